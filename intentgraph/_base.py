@@ -1,0 +1,474 @@
+"""The shared layer every backend builds on: input checks, and the queries that are written
+once against the backend's primitives (``plan``, ``context``, ``stats``, ``cycles``...).
+
+A backend subclasses ``StoreBase``, implements the abstract primitives and may override any
+query for speed, as long as it gives the same answer.
+"""
+
+from __future__ import annotations
+
+import builtins
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Self
+
+from intentgraph import _graph
+from intentgraph.errors import (
+    ClaimConflict,
+    CycleError,
+    IntentNotFound,
+    InvalidIntent,
+    InvalidTransition,
+    SelfLoop,
+    StoreClosed,
+    VersionConflict,
+)
+from intentgraph.models import (
+    ACTIONABLE_STATUSES,
+    BLOCKING_EDGE_TYPES,
+    Edge,
+    EdgeType,
+    Intent,
+    IntentStatus,
+    can_transition,
+    utcnow,
+)
+from intentgraph.protocol import (
+    BlockedIntent,
+    Direction,
+    GraphStats,
+    Health,
+    IntentContext,
+    IntentFilter,
+    TreeNode,
+)
+
+HOLDING_STATUSES = frozenset({IntentStatus.SUSPENDED, IntentStatus.FAILED, IntentStatus.ARCHIVED})
+"""An ancestor in one of these statuses keeps its whole subtree from being ready."""
+
+
+def ready_key(intent: Intent) -> tuple[int, Any, str]:
+    """Sort key of ``ready``/``blocked``/``plan``: priority (highest first), age, id."""
+    return (-intent.priority, intent.created_at, intent.id)
+
+
+def dependency_pair(edge: Edge) -> tuple[str, str] | None:
+    """Return (dependent, dependency) for a blocking edge, None for any other type."""
+    if edge.type is EdgeType.DEPENDS_ON:
+        return (edge.source, edge.target)
+    if edge.type is EdgeType.BLOCKS:
+        return (edge.target, edge.source)
+    return None
+
+
+def as_intent(value: Any) -> Intent:
+    """Accept an ``Intent`` (re-validated) or a mapping of its fields."""
+    if isinstance(value, Intent):
+        return Intent.model_validate(value.model_dump())
+    if isinstance(value, dict):
+        return Intent.model_validate(value)
+    raise InvalidIntent("intent", [{"loc": (), "msg": f"expected an Intent, got {type(value)}"}])
+
+
+def make_edge(
+    source: str,
+    target: str,
+    type: EdgeType | str,
+    *,
+    weight: float | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Edge:
+    """Validate an edge's fields; a symmetric edge is put in canonical (sorted) order."""
+    edge = Edge(source=source, target=target, type=type, weight=weight, metadata=metadata or {})
+    return canonical_edge(edge)
+
+
+def canonical_edge(edge: Edge) -> Edge:
+    """Return ``edge`` re-validated, with a symmetric edge's ends in sorted order."""
+    edge = Edge.model_validate(edge.model_dump())
+    if edge.source == edge.target:
+        raise SelfLoop(edge.source, edge.type.value)
+    if edge.type.symmetric and edge.source > edge.target:
+        edge = edge.model_copy(update={"source": edge.target, "target": edge.source})
+    return edge
+
+
+def orient(edge: Edge, intent_id: str, direction: Direction) -> Edge:
+    """Orient a stored symmetric edge from (``out``/``both``) or towards (``in``) an intent."""
+    if not edge.type.symmetric:
+        return edge
+    want_source = edge.source == intent_id if direction != "in" else edge.target == intent_id
+    if want_source:
+        return edge
+    return edge.model_copy(update={"source": edge.target, "target": edge.source})
+
+
+def next_version(stored: Intent, new: Intent, expected_version: int | None) -> Intent:
+    """Check an update against the stored intent and return what to store."""
+    if expected_version is not None and expected_version != stored.version:
+        raise VersionConflict(stored.id, expected_version, stored.version)
+    if not can_transition(stored.status, new.status):
+        raise InvalidTransition(stored.id, stored.status.value, new.status.value)
+    data = new.model_dump()
+    data["created_at"] = stored.created_at
+    data["updated_at"] = max(utcnow(), stored.updated_at)
+    data["version"] = stored.version + 1
+    return Intent.model_validate(data)
+
+
+class StoreBase(ABC):
+    """Common behaviour of every ``IntentStorage`` backend."""
+
+    backend_name = "base"
+
+    def __init__(self, *, url: str) -> None:
+        self._url = url
+        self._closed = False
+        self._degraded_reason: str | None = None
+
+    # --- identity and lifecycle -------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        return self.backend_name
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def degraded(self) -> bool:
+        return self._degraded_reason is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def mark_degraded(self, reason: str) -> None:
+        """Record that this store stands in for a primary that could not be reached."""
+        self._degraded_reason = reason
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed(f"the {self.backend_name} store {self._url} is closed")
+
+    def __enter__(self) -> Self:
+        self._check_open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("degraded" if self.degraded else "open")
+        return f"<{type(self).__name__} {self._url} {state}>"
+
+    def health(self) -> Health:
+        try:
+            self._check_open()
+            count = self.count()
+        except Exception as exc:  # health reports failures, it does not raise them
+            return Health(
+                ok=False,
+                backend=self.backend_name,
+                url=self._url,
+                degraded=self.degraded,
+                reason=self._degraded_reason or f"{type(exc).__name__}: {exc}",
+            )
+        return Health(
+            ok=True,
+            backend=self.backend_name,
+            url=self._url,
+            degraded=self.degraded,
+            reason=self._degraded_reason,
+            intents=count,
+            details=self._health_details(),
+        )
+
+    def _health_details(self) -> dict[str, Any]:
+        return {}
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    # --- primitives each backend provides ---------------------------------------------
+
+    @abstractmethod
+    def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]: ...
+
+    @abstractmethod
+    def find(self, intent_id: str) -> Intent | None: ...
+
+    @abstractmethod
+    def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent: ...
+
+    @abstractmethod
+    def delete(self, intent_id: str, *, detach: bool = True) -> None: ...
+
+    @abstractmethod
+    def _select(self, flt: IntentFilter) -> builtins.list[Intent]: ...
+
+    @abstractmethod
+    def _count(self, flt: IntentFilter) -> int: ...
+
+    @abstractmethod
+    def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]: ...
+
+    @abstractmethod
+    def remove_edge(self, source: str, target: str, type: EdgeType) -> None: ...
+
+    @abstractmethod
+    def edges(
+        self,
+        intent_id: str | None = None,
+        *,
+        type: EdgeType | None = None,
+        direction: Direction = "both",
+    ) -> builtins.list[Edge]: ...
+
+    @abstractmethod
+    def children(self, intent_id: str) -> builtins.list[Intent]: ...
+
+    @abstractmethod
+    def subtree(
+        self, intent_id: str, *, max_depth: int | None = None
+    ) -> builtins.list[TreeNode]: ...
+
+    @abstractmethod
+    def ancestors(self, intent_id: str) -> builtins.list[Intent]: ...
+
+    @abstractmethod
+    def dependencies(
+        self, intent_id: str, *, transitive: bool = False
+    ) -> builtins.list[Intent]: ...
+
+    @abstractmethod
+    def dependents(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]: ...
+
+    @abstractmethod
+    def ready(self, *, limit: int | None = None) -> builtins.list[Intent]: ...
+
+    @abstractmethod
+    def _dependency_map(self) -> dict[str, builtins.list[str]]:
+        """Return {dependent: [dependencies]} over every blocking edge."""
+
+    # --- built on the primitives ------------------------------------------------------
+
+    def put(self, intent: Intent) -> Intent:
+        return self.put_many([intent])[0]
+
+    def get(self, intent_id: str) -> Intent:
+        found = self.find(intent_id)
+        if found is None:
+            raise IntentNotFound(intent_id)
+        return found
+
+    def exists(self, intent_id: str) -> bool:
+        return self.find(intent_id) is not None
+
+    def get_many(self, intent_ids: Iterable[str]) -> builtins.list[Intent]:
+        wanted = builtins.list(intent_ids)
+        found = {i.id: i for i in self._select(IntentFilter(ids=tuple(set(wanted))))}
+        for intent_id in wanted:
+            if intent_id not in found:
+                raise IntentNotFound(intent_id)
+        return [found[i].model_copy(deep=True) for i in wanted]
+
+    def list(self, filter: IntentFilter | None = None, **criteria: Any) -> builtins.list[Intent]:
+        self._check_open()
+        return self._select(IntentFilter.of(filter, **criteria))
+
+    def count(self, filter: IntentFilter | None = None, **criteria: Any) -> int:
+        self._check_open()
+        return self._count(IntentFilter.of(filter, **criteria))
+
+    def set_status(
+        self, intent_id: str, status: IntentStatus, *, expected_version: int | None = None
+    ) -> Intent:
+        status = IntentStatus(status)
+        with self.transaction():
+            current = self.get(intent_id)
+            changed = current.model_copy(update={"status": status})
+            return self.update(changed, expected_version=expected_version)
+
+    def claim(
+        self,
+        intent_id: str,
+        *,
+        expected_status: IntentStatus | Sequence[IntentStatus] = IntentStatus.ACTIVE,
+        status: IntentStatus = IntentStatus.EXECUTING,
+    ) -> Intent:
+        if isinstance(expected_status, str):
+            expected = (IntentStatus(expected_status),)
+        else:
+            expected = tuple(IntentStatus(s) for s in expected_status)
+        with self.transaction():
+            current = self.get(intent_id)
+            if current.status not in expected:
+                raise ClaimConflict(intent_id, [s.value for s in expected], current.status.value)
+            changed = current.model_copy(update={"status": IntentStatus(status)})
+            return self.update(changed, expected_version=current.version)
+
+    def add_edge(
+        self,
+        source: str,
+        target: str,
+        type: EdgeType,
+        *,
+        weight: float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Edge:
+        edge = Edge(source=source, target=target, type=type, weight=weight, metadata=metadata or {})
+        return self.add_edges([edge])[0]
+
+    def parent(self, intent_id: str) -> Intent | None:
+        out = self.edges(intent_id, type=EdgeType.IS_SUBGOAL_OF, direction="out")
+        return self.get(out[0].target) if out else None
+
+    def conflicts(self, intent_id: str) -> builtins.list[Intent]:
+        edges = self.edges(intent_id, type=EdgeType.CONFLICTS_WITH, direction="out")
+        return self.get_many(sorted({e.target for e in edges}))
+
+    def blocked(self) -> builtins.list[BlockedIntent]:
+        ready_ids = {i.id for i in self.ready()}
+        result = []
+        for intent in self._select(IntentFilter(status=tuple(ACTIONABLE_STATUSES))):
+            if intent.id in ready_ids:
+                continue
+            deps = [d for d in self.dependencies(intent.id) if d.status != IntentStatus.COMPLETED]
+            held = [a for a in self.ancestors(intent.id) if a.status in HOLDING_STATUSES]
+            result.append(BlockedIntent(intent=intent, blocked_by=deps, held_by=held))
+        result.sort(key=lambda b: ready_key(b.intent))
+        return result
+
+    def cycles(self) -> builtins.list[builtins.list[str]]:
+        self._check_open()
+        return _graph.elementary_cycles(self._dependency_map())
+
+    def plan(self, root_id: str) -> builtins.list[Intent]:
+        nodes = {n.intent.id: n.intent for n in self.subtree(root_id)}
+        order_edges: builtins.list[tuple[str, str]] = []
+        for node_id in nodes:
+            for edge in self.edges(node_id, direction="out"):
+                if edge.type is EdgeType.IS_SUBGOAL_OF:
+                    order_edges.append((edge.source, edge.target))  # child before parent
+                pair = dependency_pair(edge)
+                if pair is not None:
+                    order_edges.append((pair[1], pair[0]))  # dependency before dependent
+            for edge in self.edges(node_id, type=EdgeType.BLOCKS, direction="in"):
+                order_edges.append((edge.source, edge.target))
+        try:
+            order = _graph.topological_order(
+                {i: ready_key(intent) for i, intent in nodes.items()}, order_edges
+            )
+        except _graph._Cycle as exc:
+            raise CycleError(exc.cycle, "plan") from None
+        return [nodes[i] for i in order]
+
+    def context(self, intent_id: str, *, hops: int = 2, max_nodes: int = 50) -> IntentContext:
+        focus = self.get(intent_id)
+        budget = max(max_nodes - 1, 0)
+        truncated = False
+        sections: dict[str, builtins.list[Intent]] = {}
+        candidates = {
+            "ancestors": self.ancestors(intent_id)[:hops],
+            "dependencies": self._within(self.dependencies, intent_id, hops),
+            "children": self.children(intent_id),
+            "dependents": self._within(self.dependents, intent_id, hops),
+            "conflicts": self.conflicts(intent_id),
+        }
+        seen = {intent_id}
+        for name in ("ancestors", "dependencies", "children", "dependents", "conflicts"):
+            kept = []
+            for intent in candidates[name]:
+                if intent.id in seen:
+                    continue
+                if budget == 0:
+                    truncated = True
+                    break
+                seen.add(intent.id)
+                kept.append(intent)
+                budget -= 1
+            sections[name] = kept
+        return IntentContext(focus=focus, truncated=truncated, **sections)
+
+    @staticmethod
+    def _within(query: Any, intent_id: str, hops: int) -> builtins.list[Intent]:
+        """Breadth-first over a direct query, ``hops`` layers deep, nearest first."""
+        found: builtins.list[Intent] = []
+        seen = {intent_id}
+        layer = [intent_id]
+        for _ in range(hops):
+            nxt: dict[str, Intent] = {}
+            for node in layer:
+                for intent in query(node):
+                    if intent.id not in seen:
+                        nxt[intent.id] = intent
+            if not nxt:
+                break
+            seen.update(nxt)
+            layer = sorted(nxt)
+            found.extend(nxt[i] for i in layer)
+        return found
+
+    def stats(self) -> GraphStats:
+        self._check_open()
+        by_status = {s.value: 0 for s in IntentStatus}
+        unfinished: set[str] = set()
+        total = 0
+        for intent in self._select(IntentFilter()):
+            total += 1
+            by_status[intent.status.value] += 1
+            if intent.status not in (IntentStatus.COMPLETED, IntentStatus.ARCHIVED):
+                unfinished.add(intent.id)
+        by_type = {t.value: 0 for t in EdgeType}
+        touched: set[str] = set()
+        all_edges = self.edges()
+        for edge in all_edges:
+            by_type[edge.type.value] += 1
+            touched.add(edge.source)
+            touched.add(edge.target)
+        dependents_of: dict[str, builtins.list[str]] = {}
+        for dependent, deps in self._dependency_map().items():
+            for dep in deps:
+                dependents_of.setdefault(dep, []).append(dependent)
+        counts = _graph.reach_counts(
+            lambda n: dependents_of.get(n, ()),
+            (n for n in dependents_of if n in unfinished),
+        )
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        return GraphStats(
+            intents=total,
+            by_status=by_status,
+            edges=len(all_edges),
+            by_edge_type=by_type,
+            top_blockers=top,
+            orphans=total - len(touched),
+        )
+
+
+def check_unique_ids(intents: Sequence[Intent]) -> None:
+    """Raise ``IntentExists`` when an id repeats within one batch."""
+    from intentgraph.errors import IntentExists
+
+    seen: set[str] = set()
+    for intent in intents:
+        if intent.id in seen:
+            raise IntentExists(intent.id)
+        seen.add(intent.id)
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
+    """Yield lists of at most ``size`` items."""
+    chunk: builtins.list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,217 @@
+"""Graph algorithms on plain adjacency maps, shared by every backend.
+
+Every function here is deterministic: successors are visited in sorted order, so two
+backends that hold the same graph get the same path, cycle and order back.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+Adjacency = Mapping[str, Iterable[str]]
+
+
+def shortest_path(
+    successors: Callable[[str], Iterable[str]], start: str, goal: str
+) -> list[str] | None:
+    """Return the shortest path ``[start, ..., goal]`` (BFS, sorted successors), or None."""
+    if start == goal:
+        return [start]
+    parent: dict[str, str] = {start: start}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in sorted(successors(node)):
+            if nxt in parent:
+                continue
+            parent[nxt] = node
+            if nxt == goal:
+                path = [goal]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return path[::-1]
+            queue.append(nxt)
+    return None
+
+
+def closure(
+    successors: Callable[[str], Iterable[str]], start: str, *, max_depth: int | None = None
+) -> dict[str, int]:
+    """Return every node reachable from ``start`` (excluded) with its BFS distance."""
+    dist: dict[str, int] = {start: 0}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        d = dist[node]
+        if max_depth is not None and d >= max_depth:
+            continue
+        for nxt in successors(node):
+            if nxt not in dist:
+                dist[nxt] = d + 1
+                queue.append(nxt)
+    del dist[start]
+    return dist
+
+
+def strongly_connected_components(adj: Adjacency) -> list[list[str]]:
+    """Return the strongly connected components of ``adj`` (iterative Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    result: list[list[str]] = []
+    counter = 0
+    succ = {n: sorted(vs) for n, vs in adj.items()}
+    for root in sorted(succ):
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, i = work[-1]
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            nexts = succ.get(node, [])
+            if i < len(nexts):
+                work[-1] = (node, i + 1)
+                nxt = nexts[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    comp.append(member)
+                    if member == node:
+                        break
+                result.append(comp)
+    return result
+
+
+def elementary_cycles(adj: Adjacency, *, limit: int = 10_000) -> list[list[str]]:
+    """Return the elementary cycles of ``adj``, each rotated to start at its smallest node.
+
+    Johnson's algorithm restricted to non-trivial strongly connected components, so a large
+    acyclic graph costs one linear pass. At most ``limit`` cycles are returned.
+    """
+    succ: dict[str, list[str]] = {n: sorted(set(vs)) for n, vs in adj.items()}
+    found: list[list[str]] = []
+    for comp in strongly_connected_components(succ):
+        if len(comp) == 1 and comp[0] not in succ.get(comp[0], []):
+            continue
+        members = sorted(comp)
+        for i, start in enumerate(members):
+            allowed = set(members[i:])
+            _cycles_from(start, succ, allowed, found, limit)
+            if len(found) >= limit:
+                return sorted(found)[:limit]
+    return sorted(found)
+
+
+def _cycles_from(
+    start: str,
+    succ: Mapping[str, list[str]],
+    allowed: set[str],
+    found: list[list[str]],
+    limit: int,
+) -> None:
+    """Johnson's circuit search from ``start`` within ``allowed`` (iterative)."""
+    blocked: set[str] = {start}
+    blocked_map: dict[str, set[str]] = {}
+    path = [start]
+    stack: list[tuple[str, list[str], bool]] = [
+        (start, [n for n in succ.get(start, []) if n in allowed], False)
+    ]
+    while stack:
+        node, todo, closed = stack[-1]
+        if todo:
+            nxt = todo.pop(0)
+            if nxt == start:
+                found.append(list(path))
+                stack[-1] = (node, todo, True)
+                if len(found) >= limit:
+                    return
+            elif nxt not in blocked:
+                path.append(nxt)
+                blocked.add(nxt)
+                stack.append((nxt, [n for n in succ.get(nxt, []) if n in allowed], False))
+            continue
+        stack.pop()
+        path.pop()
+        if closed:
+            _unblock(node, blocked, blocked_map)
+        else:
+            for nxt in succ.get(node, []):
+                if nxt in allowed:
+                    blocked_map.setdefault(nxt, set()).add(node)
+        if stack:
+            parent, ptodo, pclosed = stack[-1]
+            stack[-1] = (parent, ptodo, pclosed or closed)
+
+
+def _unblock(node: str, blocked: set[str], blocked_map: dict[str, set[str]]) -> None:
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if n in blocked:
+            blocked.discard(n)
+            todo.extend(blocked_map.pop(n, ()))
+
+
+def topological_order(
+    nodes: Mapping[str, Any], edges: Iterable[tuple[str, str]]
+) -> list[str]:
+    """Order ``nodes`` so that for every ``(before, after)`` edge ``before`` comes first.
+
+    ``nodes`` maps each node to its tie-break key (smallest first). Edges whose ends are not
+    both in ``nodes`` are ignored.
+
+    Raises:
+        _Cycle: the edges form a cycle; its ``cycle`` attribute lists one, in order.
+    """
+    indegree = dict.fromkeys(nodes, 0)
+    after: dict[str, list[str]] = {n: [] for n in nodes}
+    for before, later in set(edges):
+        if before in nodes and later in nodes:
+            after[before].append(later)
+            indegree[later] += 1
+    heap = [(nodes[n], n) for n, d in indegree.items() if d == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        _, node = heapq.heappop(heap)
+        order.append(node)
+        for later in after[node]:
+            indegree[later] -= 1
+            if indegree[later] == 0:
+                heapq.heappush(heap, (nodes[later], later))
+    if len(order) < len(nodes):
+        rest = {n: [m for m in after[n] if indegree[m] > 0] for n in nodes if indegree[n] > 0}
+        raise _Cycle(elementary_cycles(rest, limit=1)[0])
+    return order
+
+
+class _Cycle(Exception):
+    def __init__(self, cycle: Sequence[str]) -> None:
+        super().__init__(cycle)
+        self.cycle = list(cycle)
+
+
+def reach_counts(
+    successors: Callable[[str], Iterable[str]], sources: Iterable[str]
+) -> dict[str, int]:
+    """Return, for each source, how many nodes it reaches (itself excluded)."""
+    return {s: len(closure(successors, s)) for s in sources}

@@ -1,0 +1,250 @@
+"""The error hierarchy: every error intentgraph raises is an ``IntentGraphError``.
+
+Each class also inherits the builtin a caller would already catch (``LookupError`` for a
+missing intent, ``ValueError`` for bad input, ``OSError`` for storage trouble), carries
+structured fields, and builds its own message. Backends translate driver exceptions with
+``raise ... from exc`` so that no ``sqlite3`` or driver error ever reaches a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "BackendNotInstalled",
+    "ClaimConflict",
+    "CycleError",
+    "EdgeNotFound",
+    "IntentExists",
+    "IntentGraphError",
+    "IntentInUse",
+    "IntentNotFound",
+    "InvalidEdge",
+    "InvalidFilter",
+    "InvalidIntent",
+    "InvalidTransition",
+    "InvalidURL",
+    "MissingEndpoint",
+    "MultipleParents",
+    "ReadOnlyStore",
+    "SelfLoop",
+    "StorageError",
+    "StoreClosed",
+    "StoreCorrupted",
+    "StoreLocked",
+    "StoreUnavailable",
+    "VersionConflict",
+]
+
+
+class IntentGraphError(Exception):
+    """Raised for every failure intentgraph reports; the root of the hierarchy."""
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+class InvalidIntent(IntentGraphError, ValueError):
+    """Raised when fields given for an intent or an edge fail validation."""
+
+    def __init__(self, model: str, errors: Sequence[dict[str, Any]]) -> None:
+        self.model = model
+        self.errors = list(errors)
+        parts = []
+        for err in self.errors[:5]:
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
+            parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+        more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        super().__init__(f"invalid {model}: " + "; ".join(parts) + more)
+
+
+class InvalidFilter(IntentGraphError, ValueError):
+    """Raised when a list/count filter has an unknown field or a value of the wrong type."""
+
+
+class InvalidTransition(IntentGraphError, ValueError):
+    """Raised when a status change is not one of the allowed transitions."""
+
+    def __init__(self, intent_id: str, current: str, requested: str) -> None:
+        self.intent_id = intent_id
+        self.current = current
+        self.requested = requested
+        super().__init__(
+            f"intent {intent_id!r} cannot move from status {current!r} to {requested!r}"
+        )
+
+
+class InvalidURL(IntentGraphError, ValueError):
+    """Raised when a store URL has an unknown scheme or an unusable path."""
+
+
+# --- lookups --------------------------------------------------------------------------
+
+
+class IntentNotFound(IntentGraphError, LookupError):
+    """Raised when an intent id is not in the store."""
+
+    def __init__(self, intent_id: str) -> None:
+        self.intent_id = intent_id
+        super().__init__(f"no intent with id {intent_id!r}")
+
+    def __str__(self) -> str:  # LookupError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class EdgeNotFound(IntentGraphError, LookupError):
+    """Raised when an edge (source, target, type) is not in the store."""
+
+    def __init__(self, source: str, target: str, edge_type: str) -> None:
+        self.source = source
+        self.target = target
+        self.edge_type = edge_type
+        super().__init__(f"no {edge_type} edge from {source!r} to {target!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class IntentExists(IntentGraphError, ValueError):
+    """Raised when ``put`` is given an id that is already stored (use ``update``)."""
+
+    def __init__(self, intent_id: str) -> None:
+        self.intent_id = intent_id
+        super().__init__(f"an intent with id {intent_id!r} already exists; use update()")
+
+
+class IntentInUse(IntentGraphError, ValueError):
+    """Raised when ``delete(..., detach=False)`` meets an intent that still has edges."""
+
+    def __init__(self, intent_id: str, edge_count: int) -> None:
+        self.intent_id = intent_id
+        self.edge_count = edge_count
+        super().__init__(
+            f"intent {intent_id!r} still has {edge_count} edge(s); "
+            "remove them first or delete with detach=True"
+        )
+
+
+# --- graph invariants -----------------------------------------------------------------
+
+
+class InvalidEdge(IntentGraphError, ValueError):
+    """Raised when an edge would break a graph invariant."""
+
+
+class SelfLoop(InvalidEdge):
+    """Raised when an edge would join an intent to itself."""
+
+    def __init__(self, intent_id: str, edge_type: str) -> None:
+        self.intent_id = intent_id
+        self.edge_type = edge_type
+        super().__init__(f"a {edge_type} edge cannot join intent {intent_id!r} to itself")
+
+
+class MissingEndpoint(InvalidEdge, LookupError):
+    """Raised when an edge names an intent that is not stored."""
+
+    def __init__(self, intent_id: str, role: str) -> None:
+        self.intent_id = intent_id
+        self.role = role
+        super().__init__(f"edge {role} {intent_id!r} is not a stored intent")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class MultipleParents(InvalidEdge):
+    """Raised when an IS_SUBGOAL_OF edge would give an intent a second parent."""
+
+    def __init__(self, intent_id: str, parent_id: str, new_parent_id: str) -> None:
+        self.intent_id = intent_id
+        self.parent_id = parent_id
+        self.new_parent_id = new_parent_id
+        super().__init__(
+            f"intent {intent_id!r} is already a subgoal of {parent_id!r}; "
+            f"remove that edge before making it a subgoal of {new_parent_id!r}"
+        )
+
+
+class CycleError(InvalidEdge):
+    """Raised when an edge would close a cycle; ``cycle`` lists the ids in order."""
+
+    def __init__(self, cycle: Sequence[str], edge_type: str) -> None:
+        self.cycle = list(cycle)
+        self.edge_type = edge_type
+        path = " -> ".join(self.cycle + self.cycle[:1])
+        super().__init__(f"{edge_type} edge would close a cycle: {path}")
+
+
+# --- concurrency ----------------------------------------------------------------------
+
+
+class VersionConflict(IntentGraphError, RuntimeError):
+    """Raised when ``expected_version`` does not match the stored version."""
+
+    def __init__(self, intent_id: str, expected: int, actual: int) -> None:
+        self.intent_id = intent_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"intent {intent_id!r} is at version {actual}, not the expected {expected}"
+        )
+
+
+class ClaimConflict(IntentGraphError, RuntimeError):
+    """Raised when a compare-and-swap status change finds another status than expected."""
+
+    def __init__(self, intent_id: str, expected: Sequence[str], actual: str) -> None:
+        self.intent_id = intent_id
+        self.expected = list(expected)
+        self.actual = actual
+        want = " or ".join(repr(s) for s in self.expected)
+        super().__init__(f"intent {intent_id!r} is {actual!r}, not {want}: claimed elsewhere?")
+
+
+# --- storage --------------------------------------------------------------------------
+
+
+class StorageError(IntentGraphError, OSError):
+    """Raised when the underlying storage fails; the store is left as it was."""
+
+
+class StoreCorrupted(StorageError):
+    """Raised when stored data cannot be read back as written (bad checksum, bad JSON)."""
+
+
+class StoreLocked(StorageError):
+    """Raised when another process holds the store's write lock."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        self.path = path
+        self.holder = holder
+        super().__init__(f"{path} is locked for writing by {holder}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class StoreUnavailable(StorageError, ConnectionError):
+    """Raised when a store cannot be reached or opened."""
+
+
+class StoreClosed(IntentGraphError, RuntimeError):
+    """Raised when a closed store is used."""
+
+
+class ReadOnlyStore(IntentGraphError, PermissionError):
+    """Raised when a store opened read-only is asked to write."""
+
+
+class BackendNotInstalled(IntentGraphError, ImportError):
+    """Raised when a backend's optional dependencies are missing; names the extra."""
+
+    def __init__(self, scheme: str, extra: str, missing: str) -> None:
+        self.scheme = scheme
+        self.extra = extra
+        self.missing = missing
+        super().__init__(
+            f"the {scheme!r} backend needs {missing!r}: pip install 'intentgraph[{extra}]'"
+        )

@@ -1,0 +1,239 @@
+"""The data model: ``Intent``, ``Edge``, their enums and the status transition table.
+
+Models hold data only; storage lives in the backends. Constructing or validating a model
+with bad fields raises ``intentgraph.errors.InvalidIntent`` (a ``ValueError``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+import pydantic
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from intentgraph.errors import InvalidIntent
+
+__all__ = [
+    "ACTIONABLE_STATUSES",
+    "ALLOWED_TRANSITIONS",
+    "BLOCKING_EDGE_TYPES",
+    "Edge",
+    "EdgeType",
+    "Intent",
+    "IntentStatus",
+    "can_transition",
+    "new_id",
+    "utcnow",
+]
+
+
+class IntentStatus(StrEnum):
+    """Where an intent is in its life."""
+
+    PENDING = "pending"  # recorded, not yet approved to run
+    ACTIVE = "active"  # may run once its dependencies are completed
+    EXECUTING = "executing"  # claimed by a worker
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SUSPENDED = "suspended"  # paused by a person or the orchestrator
+    ARCHIVED = "archived"
+
+
+_S = IntentStatus
+ALLOWED_TRANSITIONS: dict[IntentStatus, frozenset[IntentStatus]] = {
+    _S.PENDING: frozenset({_S.ACTIVE, _S.SUSPENDED, _S.ARCHIVED}),
+    _S.ACTIVE: frozenset(_S) - {_S.ACTIVE},
+    _S.EXECUTING: frozenset({_S.COMPLETED, _S.FAILED, _S.SUSPENDED, _S.ACTIVE, _S.ARCHIVED}),
+    _S.COMPLETED: frozenset({_S.ARCHIVED}),
+    _S.FAILED: frozenset({_S.ACTIVE, _S.ARCHIVED}),
+    _S.SUSPENDED: frozenset({_S.ACTIVE, _S.ARCHIVED}),
+    _S.ARCHIVED: frozenset({_S.ACTIVE}),
+}
+"""Status -> the statuses it may move to. Staying in the same status is always allowed."""
+
+ACTIONABLE_STATUSES: frozenset[IntentStatus] = frozenset({_S.ACTIVE})
+"""Statuses in which an intent is waiting to be run (what ``ready()`` looks at)."""
+
+
+def can_transition(current: IntentStatus, requested: IntentStatus) -> bool:
+    """Return True when an intent in ``current`` may move to ``requested``."""
+    return current == requested or requested in ALLOWED_TRANSITIONS[current]
+
+
+class EdgeType(StrEnum):
+    """How two intents relate. ``A -T-> B`` reads "A T B"."""
+
+    IS_SUBGOAL_OF = "IS_SUBGOAL_OF"  # A is a child of B
+    DEPENDS_ON = "DEPENDS_ON"  # A cannot start before B completes
+    BLOCKS = "BLOCKS"  # A blocks B: B depends on A
+    CONFLICTS_WITH = "CONFLICTS_WITH"  # symmetric
+    ENABLES = "ENABLES"
+    RELATED_TO = "RELATED_TO"
+    TRIGGERED_BY = "TRIGGERED_BY"
+
+    @property
+    def symmetric(self) -> bool:
+        """True for edge types where A->B and B->A are the same edge."""
+        return self is EdgeType.CONFLICTS_WITH
+
+
+BLOCKING_EDGE_TYPES: frozenset[EdgeType] = frozenset({EdgeType.DEPENDS_ON, EdgeType.BLOCKS})
+"""Edge types that order execution; together they must stay acyclic."""
+
+
+# --- ids and time ---------------------------------------------------------------------
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_id_lock = threading.Lock()
+_last_id: list[int] = [0, 0]  # [milliseconds, random part] of the last id made
+
+
+def new_id() -> str:
+    """Return a new 26-character ULID: unique, and sortable by creation time.
+
+    Ids made in the same millisecond by this process increase monotonically.
+    """
+    with _id_lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_id[0]:
+            ms, rand = _last_id[0], _last_id[1] + 1
+        else:
+            rand = int.from_bytes(os.urandom(10), "big") >> 1  # headroom to increment
+        _last_id[0], _last_id[1] = ms, rand
+    value = (ms << 80) | (rand & ((1 << 80) - 1))
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def utcnow() -> datetime:
+    """Return the current time as a timezone-aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# --- models ---------------------------------------------------------------------------
+
+_ID_PATTERN = r"^[^\s\x00-\x1f\x7f]{1,200}$"
+
+
+class _Model(BaseModel):
+    """Base that turns pydantic's validation errors into ``InvalidIntent``."""
+
+    _label: ClassVar[str] = "model"
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise InvalidIntent(self._label, exc.errors(include_url=False)) from exc
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise InvalidIntent(cls._label, exc.errors(include_url=False)) from exc
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise InvalidIntent(cls._label, exc.errors(include_url=False)) from exc
+
+
+class Intent(_Model):
+    """A goal an orchestrator pursues.
+
+    The parent of an intent is not a field: it lives only in its ``IS_SUBGOAL_OF`` edge.
+    ``version`` is 0 until the intent is first stored, then grows by one on every change.
+    """
+
+    _label: ClassVar[str] = "intent"
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        str_strip_whitespace=False,
+        json_schema_extra={"title": "Intent"},
+    )
+
+    id: str = Field(
+        default_factory=new_id,
+        pattern=_ID_PATTERN,
+        description="Unique id; a ULID (sortable by creation) when not given.",
+    )
+    name: str = Field(min_length=1, max_length=500, description="Short human-readable name.")
+    goal: str = Field(default="", max_length=100_000, description="What must be achieved.")
+    original_request: str | None = Field(
+        default=None, description="The request this intent was derived from, verbatim."
+    )
+    status: IntentStatus = Field(default=IntentStatus.ACTIVE, description="Lifecycle status.")
+    priority: int = Field(
+        default=0,
+        ge=-(2**63),
+        le=2**63 - 1,
+        description="Higher runs first among ready intents.",
+    )
+    constraints: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Hard limits the execution must respect."
+    )
+    preferences: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Soft wishes for the execution."
+    )
+    success_criteria: JsonValue = Field(
+        default=None, description="How to tell the goal is met (any JSON value)."
+    )
+    metadata: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Free-form JSON object for the caller's own use."
+    )
+    session_id: str | None = Field(default=None, max_length=200)
+    created_at: AwareDatetime = Field(default_factory=utcnow, description="UTC.")
+    updated_at: AwareDatetime = Field(default_factory=utcnow, description="UTC.")
+    version: int = Field(default=0, ge=0, description="Bumped on every stored change.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _to_utc(value)
+
+
+class Edge(_Model):
+    """A typed, directed relation between two stored intents, unique on (source, target, type)."""
+
+    _label: ClassVar[str] = "edge"
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    source: str = Field(pattern=_ID_PATTERN)
+    target: str = Field(pattern=_ID_PATTERN)
+    type: EdgeType
+    weight: float | None = Field(default=None, allow_inf_nan=False)
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _to_utc(value)
+
+    @property
+    def key(self) -> tuple[str, str, EdgeType]:
+        """The identity of the edge: (source, target, type)."""
+        return (self.source, self.target, self.type)

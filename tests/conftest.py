@@ -1,0 +1,44 @@
+"""Shared fixtures: ``store`` is parametrised over every backend, so one contract suite
+proves that every backend gives the same answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import intentgraph as ig
+from intentgraph._base import StoreBase
+
+# Every backend the contract suite runs against; a new backend adds its name here.
+BACKENDS = ["memory"]
+
+
+def url_for(kind: str, directory: Path) -> str:
+    """Return a fresh store URL of ``kind`` inside ``directory``."""
+    if kind == "memory":
+        return "memory://"
+    if kind == "json":
+        return f"json:///{directory / 'store.json'}"
+    if kind == "sqlite":
+        return f"sqlite:///{directory / 'store.db'}"
+    raise ValueError(kind)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of the backend under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path) -> str:
+    return url_for(backend, tmp_path)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[StoreBase]:
+    """An open, empty store of each backend."""
+    with ig.open_store(store_url) as opened:
+        yield opened
