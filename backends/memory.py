@@ -273,8 +273,10 @@ class MemoryStore(StoreBase):
                 for edge in self._touching(intent_id):
                     is_out = edge.source == intent_id or edge.type.symmetric
                     is_in = edge.target == intent_id or edge.type.symmetric
-                    if direction == "both" or (direction == "out" and is_out) or (
-                        direction == "in" and is_in
+                    if (
+                        direction == "both"
+                        or (direction == "out" and is_out)
+                        or (direction == "in" and is_in)
                     ):
                         found.append(orient(edge, intent_id, direction))
             if etype is not None:
@@ -349,8 +351,9 @@ class MemoryStore(StoreBase):
                 depth += 1
                 pairs = sorted((c, p) for p in layer for c in self._child_ids(p))
                 nodes.extend(
-                    TreeNode(intent=self._intents[c].model_copy(deep=True), depth=depth,
-                             parent_id=p)
+                    TreeNode(
+                        intent=self._intents[c].model_copy(deep=True), depth=depth, parent_id=p
+                    )
                     for c, p in pairs
                 )
                 layer = [c for c, _ in pairs]

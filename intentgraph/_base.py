@@ -26,7 +26,6 @@ from intentgraph.errors import (
 )
 from intentgraph.models import (
     ACTIONABLE_STATUSES,
-    BLOCKING_EDGE_TYPES,
     Edge,
     EdgeType,
     Intent,
@@ -302,6 +301,7 @@ class StoreBase(ABC):
         expected_status: IntentStatus | Sequence[IntentStatus] = IntentStatus.ACTIVE,
         status: IntentStatus = IntentStatus.EXECUTING,
     ) -> Intent:
+        expected: tuple[IntentStatus, ...]
         if isinstance(expected_status, str):
             expected = (IntentStatus(expected_status),)
         else:

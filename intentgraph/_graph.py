@@ -171,9 +171,7 @@ def _unblock(node: str, blocked: set[str], blocked_map: dict[str, set[str]]) -> 
             todo.extend(blocked_map.pop(n, ()))
 
 
-def topological_order(
-    nodes: Mapping[str, Any], edges: Iterable[tuple[str, str]]
-) -> list[str]:
+def topological_order(nodes: Mapping[str, Any], edges: Iterable[tuple[str, str]]) -> list[str]:
     """Order ``nodes`` so that for every ``(before, after)`` edge ``before`` comes first.
 
     ``nodes`` maps each node to its tie-break key (smallest first). Edges whose ends are not

@@ -127,6 +127,10 @@ def _to_utc(value: datetime) -> datetime:
 _ID_PATTERN = r"^[^\s\x00-\x1f\x7f]{1,200}$"
 
 
+def _details(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
+    return [dict(e) for e in exc.errors(include_url=False)]
+
+
 class _Model(BaseModel):
     """Base that turns pydantic's validation errors into ``InvalidIntent``."""
 
@@ -136,21 +140,21 @@ class _Model(BaseModel):
         try:
             super().__init__(**data)
         except pydantic.ValidationError as exc:
-            raise InvalidIntent(self._label, exc.errors(include_url=False)) from exc
+            raise InvalidIntent(self._label, _details(exc)) from exc
 
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         try:
             return super().model_validate(obj, **kwargs)
         except pydantic.ValidationError as exc:
-            raise InvalidIntent(cls._label, exc.errors(include_url=False)) from exc
+            raise InvalidIntent(cls._label, _details(exc)) from exc
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
         try:
             return super().model_validate_json(json_data, **kwargs)
         except pydantic.ValidationError as exc:
-            raise InvalidIntent(cls._label, exc.errors(include_url=False)) from exc
+            raise InvalidIntent(cls._label, _details(exc)) from exc
 
 
 class Intent(_Model):

@@ -15,6 +15,7 @@ Ordering rules, identical on every backend:
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -286,7 +287,7 @@ class IntentStorage(Protocol):
         """
         ...
 
-    def put_many(self, intents: Iterable[Intent]) -> list[Intent]:
+    def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]:
         """Store many new intents in one transaction: all or none.
 
         Raises:
@@ -306,7 +307,7 @@ class IntentStorage(Protocol):
         """Return the intent with this id, or None."""
         ...
 
-    def get_many(self, intent_ids: Iterable[str]) -> list[Intent]:
+    def get_many(self, intent_ids: Iterable[str]) -> builtins.list[Intent]:
         """Return the intents with these ids, in the order given.
 
         Raises:
@@ -368,7 +369,7 @@ class IntentStorage(Protocol):
         """
         ...
 
-    def list(self, filter: IntentFilter | None = None, **criteria: Any) -> list[Intent]:
+    def list(self, filter: IntentFilter | None = None, **criteria: Any) -> builtins.list[Intent]:
         """Return the intents matching ``filter`` and/or ``IntentFilter`` keyword criteria.
 
         Raises:
@@ -401,7 +402,7 @@ class IntentStorage(Protocol):
         """
         ...
 
-    def add_edges(self, edges: Iterable[Edge]) -> list[Edge]:
+    def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]:
         """Add or update many edges in one transaction: all or none (raises as ``add_edge``)."""
         ...
 
@@ -419,7 +420,7 @@ class IntentStorage(Protocol):
         *,
         type: EdgeType | None = None,
         direction: Direction = "both",
-    ) -> list[Edge]:
+    ) -> builtins.list[Edge]:
         """Return edges touching ``intent_id`` (all edges when None), by (source, target, type).
 
         ``direction="out"`` keeps edges whose source is the intent, ``"in"`` whose target is.
@@ -437,44 +438,44 @@ class IntentStorage(Protocol):
         """Return the intent this one is a subgoal of, or None for a root."""
         ...
 
-    def children(self, intent_id: str) -> list[Intent]:
+    def children(self, intent_id: str) -> builtins.list[Intent]:
         """Return the direct subgoals of an intent, by id."""
         ...
 
-    def subtree(self, intent_id: str, *, max_depth: int | None = None) -> list[TreeNode]:
+    def subtree(self, intent_id: str, *, max_depth: int | None = None) -> builtins.list[TreeNode]:
         """Return the intent and its descendants with their depth (root at 0)."""
         ...
 
-    def ancestors(self, intent_id: str) -> list[Intent]:
+    def ancestors(self, intent_id: str) -> builtins.list[Intent]:
         """Return the chain of parents, nearest first, up to the root."""
         ...
 
-    def dependencies(self, intent_id: str, *, transitive: bool = False) -> list[Intent]:
+    def dependencies(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
         """Return what must complete before this intent may start."""
         ...
 
-    def dependents(self, intent_id: str, *, transitive: bool = False) -> list[Intent]:
+    def dependents(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
         """Return what cannot proceed until this intent completes (its blast radius)."""
         ...
 
-    def ready(self, *, limit: int | None = None) -> list[Intent]:
+    def ready(self, *, limit: int | None = None) -> builtins.list[Intent]:
         """Return actionable intents whose dependencies are all completed and whose
         ancestors are not suspended, failed or archived."""
         ...
 
-    def blocked(self) -> list[BlockedIntent]:
+    def blocked(self) -> builtins.list[BlockedIntent]:
         """Return each actionable intent that is not ready, with what holds it."""
         ...
 
-    def cycles(self) -> list[list[str]]:
+    def cycles(self) -> builtins.list[builtins.list[str]]:
         """Return every elementary dependency cycle, each starting at its smallest id."""
         ...
 
-    def conflicts(self, intent_id: str) -> list[Intent]:
+    def conflicts(self, intent_id: str) -> builtins.list[Intent]:
         """Return the intents this one conflicts with, by id."""
         ...
 
-    def plan(self, root_id: str) -> list[Intent]:
+    def plan(self, root_id: str) -> builtins.list[Intent]:
         """Return the subtree of ``root_id`` in an order that can be executed.
 
         Dependencies come before their dependents and subgoals before their parent; ties go
