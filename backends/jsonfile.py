@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
+from intentgraph._base import gc_paused
 from intentgraph.backends.memory import MemoryStore, RedoOp
 from intentgraph.errors import (
     InvalidIntent,
@@ -122,30 +125,36 @@ class JsonFileStore(MemoryStore):
         except OSError as exc:
             raise StoreUnavailable(f"cannot read {self.path}: {exc}") from exc
         self._doc_size = len(raw)
-        self._load_document(raw)
-        self._replay_journal()
+        with gc_paused(len(raw) // 100):
+            self._load_document(raw)
+            self._replay_journal()
 
     def _load_document(self, raw: bytes) -> None:
         try:
-            doc = json.loads(raw)
-            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-                raise StoreCorrupted(f"{self.path} is not an intentgraph JSON store")
-            if doc.get("version") != FORMAT_VERSION:
-                raise StoreCorrupted(
-                    f"{self.path} has format version {doc.get('version')!r}; "
-                    f"this intentgraph reads version {FORMAT_VERSION}"
-                )
-            self._seq = int(doc.get("seq", 0))
-            for item in doc["intents"]:
-                intent = Intent.model_validate(item)
-                self._intents[intent.id] = intent
-            for item in doc["edges"]:
-                edge = Edge.model_validate(item)
-                self._restore_edge(edge.key, edge)
-        except StoreCorrupted:
-            raise
-        except (ValueError, KeyError, TypeError, InvalidIntent) as exc:
-            raise StoreCorrupted(f"{self.path} cannot be read as a store: {exc}") from exc
+            doc = _Document.model_validate_json(raw)
+        except pydantic.ValidationError as exc:
+            raise StoreCorrupted(self._why_unreadable(raw, exc)) from exc
+        if doc.format != FORMAT or doc.version != FORMAT_VERSION:
+            raise StoreCorrupted(self._why_unreadable(raw, None))
+        self._seq = doc.seq
+        for intent in doc.intents:
+            self._intents[intent.id] = intent
+        for edge in doc.edges:
+            self._restore_edge(edge.key, edge)
+
+    def _why_unreadable(self, raw: bytes, exc: Exception | None) -> str:
+        try:
+            head = json.loads(raw)
+        except ValueError:
+            return f"{self.path} is not valid JSON"
+        if not isinstance(head, dict) or head.get("format") != FORMAT:
+            return f"{self.path} is not an intentgraph JSON store"
+        if head.get("version") != FORMAT_VERSION:
+            return (
+                f"{self.path} has format version {head.get('version')!r}; "
+                f"this intentgraph reads version {FORMAT_VERSION}"
+            )
+        return f"{self.path} cannot be read as a store: {str(exc)[:500]}"
 
     def _replay_journal(self) -> None:
         try:
@@ -215,11 +224,8 @@ class JsonFileStore(MemoryStore):
 
     def _commit(self, ops: builtins.list[RedoOp]) -> None:
         assert self._journal_fd is not None
-        payload = json.dumps(
-            {"seq": self._seq + 1, "ops": [_encode_op(op) for op in ops]},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
+        ops_json = ",".join(_encode_op(op) for op in ops)
+        payload = f'{{"seq":{self._seq + 1},"ops":[{ops_json}]}}'.encode()
         line = b"%08x %s\n" % (zlib.crc32(payload), payload)
         try:
             written = os.write(self._journal_fd, line)
@@ -270,16 +276,22 @@ class JsonFileStore(MemoryStore):
         self._doc_size = len(body)
 
     def _render(self) -> bytes:
-        intents = [self._intents[i].model_dump(mode="json") for i in sorted(self._intents)]
+        # One record per line: readable, diffable, and written by pydantic's fast encoder
+        # (json.dumps with indent falls back to a pure-Python encoder: 10x slower).
+        intents = [self._intents[i].model_dump_json() for i in sorted(self._intents)]
         edges = sorted((e for m in self._out.values() for e in m.values()), key=lambda e: e.key)
-        doc = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "seq": self._seq,
-            "intents": intents,
-            "edges": [e.model_dump(mode="json") for e in edges],
-        }
-        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+        parts = [
+            "{\n",
+            f'  "format": "{FORMAT}",\n  "version": {FORMAT_VERSION},\n  "seq": {self._seq},\n',
+            '  "intents": [',
+            ",".join(f"\n    {line}" for line in intents),
+            "\n  ]" if intents else "]",
+            ',\n  "edges": [',
+            ",".join(f"\n    {e.model_dump_json()}" for e in edges),
+            "\n  ]" if edges else "]",
+            "\n}\n",
+        ]
+        return "".join(parts).encode()
 
     def close(self) -> None:
         if self._closed:
@@ -303,16 +315,31 @@ class JsonFileStore(MemoryStore):
         }
 
 
-def _encode_op(op: RedoOp) -> dict[str, Any]:
+def _encode_op(op: RedoOp) -> str:
     kind, value = op
     if kind == "put":
-        return {"op": "put", "intent": value.model_dump(mode="json")}
-    if kind == "del":
-        return {"op": "del", "id": value}
+        return f'{{"op":"put","intent":{value.model_dump_json()}}}'
     if kind == "edge":
-        return {"op": "edge", "edge": value.model_dump(mode="json")}
+        return f'{{"op":"edge","edge":{value.model_dump_json()}}}'
+    if kind == "del":
+        return json.dumps({"op": "del", "id": value}, ensure_ascii=False)
     source, target, etype = value
-    return {"op": "unedge", "source": source, "target": target, "type": etype.value}
+    return json.dumps(
+        {"op": "unedge", "source": source, "target": target, "type": etype.value},
+        ensure_ascii=False,
+    )
+
+
+class _Document(pydantic.BaseModel):
+    """The JSON document, validated in one pass by pydantic's parser."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    format: str
+    version: int
+    seq: int = pydantic.Field(ge=0)
+    intents: list[Intent]
+    edges: list[Edge]
 
 
 def _decode_line(line: bytes) -> dict[str, Any] | None:

@@ -19,7 +19,10 @@ from intentgraph._base import (
     as_intent,
     canonical_edge,
     check_unique_ids,
+    clone,
+    clone_edge,
     dependency_pair,
+    gc_paused,
     next_version,
     orient,
     ready_key,
@@ -151,7 +154,11 @@ class MemoryStore(StoreBase):
     # --- intents ----------------------------------------------------------------------
 
     def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]:
-        batch = [as_intent(i) for i in intents]
+        items = builtins.list(intents)
+        with gc_paused(len(items)):
+            return self._put_batch([as_intent(i) for i in items])
+
+    def _put_batch(self, batch: builtins.list[Intent]) -> builtins.list[Intent]:
         check_unique_ids(batch)
         stored = []
         with self._write():
@@ -161,14 +168,14 @@ class MemoryStore(StoreBase):
                 if intent.version == 0:
                     intent = intent.model_copy(update={"version": 1})
                 self._set_intent(intent)
-                stored.append(intent.model_copy(deep=True))
+                stored.append(clone(intent))
         return stored
 
     def find(self, intent_id: str) -> Intent | None:
         self._check_open()
         with self._lock:
             intent = self._intents.get(intent_id)
-            return None if intent is None else intent.model_copy(deep=True)
+            return None if intent is None else clone(intent)
 
     def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
         new = as_intent(intent)
@@ -178,7 +185,7 @@ class MemoryStore(StoreBase):
                 raise IntentNotFound(new.id)
             new = next_version(stored, new, expected_version)
             self._set_intent(new)
-            return new.model_copy(deep=True)
+            return clone(new)
 
     def delete(self, intent_id: str, *, detach: bool = True) -> None:
         with self._write():
@@ -203,7 +210,7 @@ class MemoryStore(StoreBase):
             hits = [i for i in pool if flt.matches(i)]
             hits.sort(key=flt.sort_key, reverse=flt.descending)
             end = None if flt.limit is None else flt.offset + flt.limit
-            return [i.model_copy(deep=True) for i in hits[flt.offset : end]]
+            return [clone(i) for i in hits[flt.offset : end]]
 
     def _count(self, flt: IntentFilter) -> int:
         with self._lock:
@@ -216,7 +223,7 @@ class MemoryStore(StoreBase):
         stored = []
         with self._write():
             for edge in batch:
-                stored.append(self._add_edge(edge).model_copy(deep=True))
+                stored.append(clone_edge(self._add_edge(edge)))
         return stored
 
     def _add_edge(self, edge: Edge) -> Edge:
@@ -282,7 +289,7 @@ class MemoryStore(StoreBase):
             if etype is not None:
                 found = [e for e in found if e.type is etype]
             found.sort(key=lambda e: e.key)
-            return [e.model_copy(deep=True) for e in found]
+            return [clone_edge(e) for e in found]
 
     def _touching(self, intent_id: str) -> builtins.list[Edge]:
         out = builtins.list(self._out.get(intent_id, {}).values())
@@ -321,7 +328,7 @@ class MemoryStore(StoreBase):
         return deps
 
     def _copies(self, ids: Iterable[str]) -> builtins.list[Intent]:
-        return [self._intents[i].model_copy(deep=True) for i in ids]
+        return [clone(self._intents[i]) for i in ids]
 
     def _dependency_map(self) -> dict[str, builtins.list[str]]:
         with self._lock:
@@ -344,16 +351,14 @@ class MemoryStore(StoreBase):
         self._check_open()
         with self._lock:
             root = self._require(intent_id)
-            nodes = [TreeNode(intent=root.model_copy(deep=True), depth=0, parent_id=None)]
+            nodes = [TreeNode(intent=clone(root), depth=0, parent_id=None)]
             layer = [intent_id]
             depth = 0
             while layer and (max_depth is None or depth < max_depth):
                 depth += 1
                 pairs = sorted((c, p) for p in layer for c in self._child_ids(p))
                 nodes.extend(
-                    TreeNode(
-                        intent=self._intents[c].model_copy(deep=True), depth=depth, parent_id=p
-                    )
+                    TreeNode(intent=clone(self._intents[c]), depth=depth, parent_id=p)
                     for c, p in pairs
                 )
                 layer = [c for c, _ in pairs]
@@ -388,7 +393,7 @@ class MemoryStore(StoreBase):
         with self._lock:
             hits = [i for i in self._intents.values() if self._is_ready(i)]
             hits.sort(key=ready_key)
-            return [i.model_copy(deep=True) for i in hits[:limit]]
+            return [clone(i) for i in hits[:limit]]
 
     def _is_ready(self, intent: Intent) -> bool:
         if intent.status not in ACTIONABLE_STATUSES:
