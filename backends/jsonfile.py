@@ -44,6 +44,7 @@ log = logging.getLogger("intentgraph")
 FORMAT = "intentgraph-json"
 FORMAT_VERSION = 1
 MIN_FOLD_BYTES = 4 * 1024 * 1024  # below this the journal is never folded before close
+READ_ATTEMPTS = 5
 
 
 class JsonFileStore(MemoryStore):
@@ -115,6 +116,27 @@ class JsonFileStore(MemoryStore):
     # --- loading ----------------------------------------------------------------------
 
     def _load(self) -> None:
+        # A read-only opener holds no lock, so the writer may fold (replace the document,
+        # then empty the journal) while it reads: if the document changed under it, the
+        # journal it read may be missing lines, so read both again.
+        for _ in range(READ_ATTEMPTS):
+            before = self._doc_identity()
+            self._load_once()
+            if not self._read_only or self._doc_identity() == before:
+                return
+            self._intents.clear()
+            self._out.clear()
+            self._in.clear()
+        raise StoreUnavailable(f"{self.path} kept changing while it was read; try again")
+
+    def _doc_identity(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _load_once(self) -> None:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:

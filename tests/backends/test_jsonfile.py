@@ -233,3 +233,32 @@ def test_a_full_disk_fails_the_write_and_keeps_the_store_as_it_was(tmp_path: Pat
     assert "COUNT 4 False" in out
     with ig.open_store(url(path)) as store:
         assert sorted(i.id for i in store.list()) == ["i0", "i1", "i2", "small"]
+
+
+def test_a_read_only_opener_rereads_when_the_writer_folds_during_its_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.json"
+    crash_after_put = textwrap.dedent(f"""
+        import os, intentgraph as ig
+        ig.open_store({url(path)!r}).put(ig.Intent(id="a", name="a"))
+        os._exit(0)  # leave "a" in the journal only
+    """)
+    subprocess.run([sys.executable, "-c", crash_after_put], check=True)
+    put_and_fold = textwrap.dedent(f"""
+        import intentgraph as ig
+        with ig.open_store({url(path)!r}) as s:
+            s.put(ig.Intent(id="b", name="b"))
+    """)
+
+    class RacedReader(JsonFileStore):
+        raced = False
+
+        def _replay_journal(self) -> None:
+            if not RacedReader.raced:  # the writer folds between our two reads
+                RacedReader.raced = True
+                subprocess.run([sys.executable, "-c", put_and_fold], check=True)
+            super()._replay_journal()
+
+    with RacedReader(path, read_only=True) as reader:
+        assert sorted(i.id for i in reader.list()) == ["a", "b"]
