@@ -174,7 +174,10 @@ class CycleError(InvalidEdge):
         self.cycle = list(cycle)
         self.edge_type = edge_type
         path = " -> ".join(self.cycle + self.cycle[:1])
-        super().__init__(f"{edge_type} edge would close a cycle: {path}")
+        if edge_type == "plan":
+            super().__init__(f"the plan's ordering constraints form a cycle: {path}")
+        else:
+            super().__init__(f"{edge_type} edge would close a cycle: {path}")
 
 
 # --- concurrency ----------------------------------------------------------------------
