@@ -162,6 +162,9 @@ class JsonFileStore(MemoryStore):
         for intent in doc.intents:
             self._intents[intent.id] = intent
         for edge in doc.edges:
+            for end in (edge.source, edge.target):
+                if end not in self._intents:
+                    raise StoreCorrupted(f"{self.path}: an edge names missing intent {end!r}")
             self._restore_edge(edge.key, edge)
 
     def _why_unreadable(self, raw: bytes, exc: Exception | None) -> str:
@@ -185,14 +188,14 @@ class JsonFileStore(MemoryStore):
             return
         except OSError as exc:
             raise StoreUnavailable(f"cannot read {self.journal_path}: {exc}") from exc
+        # Only a final line without its newline can be torn by a crash (each record is
+        # one write() ending in a newline); a whole line that fails its checksum was
+        # acknowledged once, so it is damage, never guessed away.
         good = 0  # bytes of whole, valid lines
         lines = data.split(b"\n")
         for number, line in enumerate(lines[:-1], start=1):
-            last = number == len(lines) - 1 and lines[-1] == b""
             record = _decode_line(line)
             if record is None:
-                if last:
-                    break  # a torn final line: the write was never acknowledged
                 raise StoreCorrupted(f"{self.journal_path}: line {number} is damaged")
             seq = record["seq"]
             if seq > self._seq:
@@ -222,6 +225,8 @@ class JsonFileStore(MemoryStore):
                     self._intents.pop(op["id"], None)
                 elif kind == "edge":
                     edge = Edge.model_validate(op["edge"])
+                    if edge.source not in self._intents or edge.target not in self._intents:
+                        raise ValueError(f"edge {edge.key} names a missing intent")
                     self._restore_edge(edge.key, edge)
                 elif kind == "unedge":
                     key = (op["source"], op["target"], EdgeType(op["type"]))

@@ -16,6 +16,7 @@ from intentgraph import _graph
 from intentgraph._base import (
     HOLDING_STATUSES,
     StoreBase,
+    as_edge_type,
     as_intent,
     canonical_edge,
     check_unique_ids,
@@ -254,7 +255,7 @@ class MemoryStore(StoreBase):
                 raise CycleError([dependent, *path[:-1]], edge.type.value)
 
     def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
-        etype = EdgeType(type)
+        etype = as_edge_type(type)
         if etype.symmetric and source > target:
             source, target = target, source
         with self._write():
@@ -270,7 +271,7 @@ class MemoryStore(StoreBase):
         direction: Direction = "both",
     ) -> builtins.list[Edge]:
         self._check_open()
-        etype = None if type is None else EdgeType(type)
+        etype = None if type is None else as_edge_type(type)
         with self._lock:
             if intent_id is None:
                 found = [e for m in self._out.values() for e in m.values()]

@@ -53,6 +53,28 @@ def ready_key(intent: Intent) -> tuple[int, Any, str]:
     return (-intent.priority, intent.created_at, intent.id)
 
 
+def as_status(value: Any) -> IntentStatus:
+    """Coerce a status name; raise ``InvalidIntent`` for an unknown one."""
+    try:
+        return IntentStatus(value)
+    except ValueError:
+        known = ", ".join(s.value for s in IntentStatus)
+        raise InvalidIntent(
+            "status", [{"loc": (), "msg": f"unknown status {value!r}; one of {known}"}]
+        ) from None
+
+
+def as_edge_type(value: Any) -> EdgeType:
+    """Coerce an edge type name; raise ``InvalidIntent`` for an unknown one."""
+    try:
+        return EdgeType(value)
+    except ValueError:
+        known = ", ".join(t.value for t in EdgeType)
+        raise InvalidIntent(
+            "edge type", [{"loc": (), "msg": f"unknown edge type {value!r}; one of {known}"}]
+        ) from None
+
+
 def dependency_pair(edge: Edge) -> tuple[str, str] | None:
     """Return (dependent, dependency) for a blocking edge, None for any other type."""
     if edge.type is EdgeType.DEPENDS_ON:
@@ -323,7 +345,7 @@ class StoreBase(ABC):
     def set_status(
         self, intent_id: str, status: IntentStatus, *, expected_version: int | None = None
     ) -> Intent:
-        status = IntentStatus(status)
+        status = as_status(status)
         with self.transaction():
             current = self.get(intent_id)
             changed = current.model_copy(update={"status": status})
@@ -338,14 +360,15 @@ class StoreBase(ABC):
     ) -> Intent:
         expected: tuple[IntentStatus, ...]
         if isinstance(expected_status, str):
-            expected = (IntentStatus(expected_status),)
+            expected = (as_status(expected_status),)
         else:
-            expected = tuple(IntentStatus(s) for s in expected_status)
+            expected = tuple(as_status(s) for s in expected_status)
+        status = as_status(status)
         with self.transaction():
             current = self.get(intent_id)
             if current.status not in expected:
                 raise ClaimConflict(intent_id, [s.value for s in expected], current.status.value)
-            changed = current.model_copy(update={"status": IntentStatus(status)})
+            changed = current.model_copy(update={"status": status})
             return self.update(changed, expected_version=current.version)
 
     def add_edge(

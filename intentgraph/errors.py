@@ -53,8 +53,9 @@ class InvalidIntent(IntentGraphError, ValueError):
         self.errors = list(errors)
         parts = []
         for err in self.errors[:5]:
-            loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-            parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            msg = err.get("msg", "invalid")
+            parts.append(f"{loc}: {msg}" if loc else msg)
         more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
         super().__init__(f"invalid {model}: " + "; ".join(parts) + more)
 
@@ -244,10 +245,9 @@ class ReadOnlyStore(IntentGraphError, PermissionError):
 class BackendNotInstalled(IntentGraphError, ImportError):
     """Raised when a backend's optional dependencies are missing; names the extra."""
 
-    def __init__(self, scheme: str, extra: str, missing: str) -> None:
+    def __init__(self, scheme: str, extra: str | None, missing: str) -> None:
         self.scheme = scheme
         self.extra = extra
         self.missing = missing
-        super().__init__(
-            f"the {scheme!r} backend needs {missing!r}: pip install 'intentgraph[{extra}]'"
-        )
+        fix = f"pip install 'intentgraph[{extra}]'" if extra else "reinstall intentgraph"
+        super().__init__(f"the {scheme!r} backend needs {missing!r}: {fix}")

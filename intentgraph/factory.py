@@ -9,13 +9,20 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from intentgraph._base import StoreBase
 from intentgraph.errors import BackendNotInstalled, InvalidURL, StoreUnavailable
 
-__all__ = ["DEFAULT_URL", "ParsedURL", "StorageFactory", "open_store", "redact_url"]
+__all__ = [
+    "DEFAULT_URL",
+    "ParsedURL",
+    "StorageFactory",
+    "open_store",
+    "redact_url",
+    "register_backend",
+]
 
 log = logging.getLogger("intentgraph")
 
@@ -155,7 +162,7 @@ class StorageFactory:
             if not fallback:
                 raise
             reason = f"primary store {parsed.redacted} unavailable: {exc}"
-            log.warning("intentgraph: %s; using an in-memory store (data is NOT persisted)", reason)
+            log.warning("%s; using an in-memory store (data is NOT persisted)", reason)
             from intentgraph.backends.memory import MemoryStore
 
             store = MemoryStore(url="memory://")
@@ -170,19 +177,23 @@ class StorageFactory:
         module_name, _, attr = entry.target.partition(":")
         try:
             module = importlib.import_module(module_name)
-        except ImportError as exc:
-            if entry.extra is None:
-                raise
-            raise BackendNotInstalled(scheme, entry.extra, exc.name or module_name) from exc
-        return cast(_Opener, getattr(module, attr))
+            return cast(_Opener, getattr(module, attr))
+        except (ImportError, AttributeError) as exc:
+            missing = getattr(exc, "name", None) or entry.target
+            raise BackendNotInstalled(scheme, entry.extra, missing) from exc
 
 
 _default_factory = StorageFactory()
 
 
-def open_store(url: str | None = None, *, fallback: bool = False, **_: Any) -> StoreBase:
+def open_store(url: str | None = None, *, fallback: bool = False) -> StoreBase:
     """Open the store at ``url`` with the default ``StorageFactory`` (see its ``open``)."""
     return _default_factory.open(url, fallback=fallback)
+
+
+def register_backend(scheme: str, target: str, *, extra: str | None = None) -> None:
+    """Register a backend on the default factory, for ``open_store`` and ``INTENTGRAPH_URL``."""
+    _default_factory.register(scheme, target, extra=extra)
 
 
 def query_flag(url: ParsedURL, name: str, default: bool = False) -> bool:

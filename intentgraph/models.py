@@ -142,6 +142,12 @@ class _Model(BaseModel):
         except pydantic.ValidationError as exc:
             raise InvalidIntent(self._label, _details(exc)) from exc
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except pydantic.ValidationError as exc:
+            raise InvalidIntent(self._label, _details(exc)) from exc
+
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         try:

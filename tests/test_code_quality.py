@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_ruff_finds_nothing() -> None:
+    paths = [p for p in ("intentgraph", "backends", "tests", "bench") if (ROOT / p).is_dir()]
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "intentgraph", "backends", "tests", "bench"],
+        [sys.executable, "-m", "ruff", "check", *paths],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -262,3 +262,24 @@ def test_a_read_only_opener_rereads_when_the_writer_folds_during_its_read(
 
     with RacedReader(path, read_only=True) as reader:
         assert sorted(i.id for i in reader.list()) == ["a", "b"]
+
+
+def test_a_damaged_last_whole_journal_line_is_refused_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    store = JsonFileStore(path)
+    store.put(ig.Intent(id="a", name="a"))
+    store._release()
+    data = store.journal_path.read_bytes()
+    store.journal_path.write_bytes(data.replace(b'"a"', b'"b"', 1))  # newline kept
+    with pytest.raises(ig.errors.StoreCorrupted, match="line 1 is damaged"):
+        JsonFileStore(path)
+
+
+def test_a_document_with_an_edge_to_a_missing_intent_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    fill(path)
+    doc = json.loads(path.read_text())
+    doc["edges"][0]["target"] = "zz"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ig.errors.StoreCorrupted, match="'zz'"):
+        ig.open_store(url(path))
