@@ -3,6 +3,7 @@ is documented (sqlite-utils' test_docs habit)."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import subprocess
@@ -30,6 +31,7 @@ def python_blocks() -> list[tuple[str, int, str]]:
 BLOCKS = python_blocks()
 
 
+@functools.cache
 def docs_text() -> str:
     return "\n".join(p.read_text() for p in sorted(DOCS.glob("*.md")))
 
