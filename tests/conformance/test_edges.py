@@ -9,7 +9,7 @@ import pytest
 import intentgraph as ig
 from intentgraph import errors
 
-from ._support import at, edge_keys, ids, put, reopen, snapshot
+from ._support import at, edge_keys, ids, known_gap, put, reopen, snapshot
 
 E = ig.EdgeType
 
@@ -270,6 +270,24 @@ def test_deleting_an_intent_removes_its_edges_from_its_neighbours(web):
     assert web.edges("r") == []
 
 
+BAD_TYPE_REASON = (
+    "MemoryStore.remove_edge() and .edges() pass the type to EdgeType(...) unchecked, so an "
+    "unknown type raises a bare ValueError, not an IntentGraphError as errors.py promises"
+)
+
+
+def test_remove_edge_of_an_unknown_type_raises_an_intentgraph_error(web, backend, request):
+    known_gap(request, backend, ("memory",), BAD_TYPE_REASON)
+    with pytest.raises(errors.IntentGraphError):
+        web.remove_edge("a", "b", "LIKES")
+
+
+def test_edges_of_an_unknown_type_raises_an_intentgraph_error(web, backend, request):
+    known_gap(request, backend, ("memory",), BAD_TYPE_REASON)
+    with pytest.raises(errors.IntentGraphError):
+        web.edges("a", type="LIKES")
+
+
 # --- the symmetric CONFLICTS_WITH -------------------------------------------------------------
 
 
@@ -319,6 +337,13 @@ def test_conflicts_lists_the_other_side_from_both_ends(abc):
     assert ids(abc.conflicts("a")) == ["c"]
     assert ids(abc.conflicts("b")) == ["c"]
     assert abc.conflicts("d") == []
+
+
+@pytest.mark.parametrize("deleted", ["a", "b"])
+def test_deleting_either_end_removes_a_conflicts_with_edge(abc, deleted):
+    abc.add_edge("b", "a", E.CONFLICTS_WITH)
+    abc.delete(deleted)
+    assert abc.edges() == []
 
 
 def test_a_conflicts_with_self_loop_is_rejected(abc):

@@ -10,7 +10,7 @@ import pytest
 import intentgraph as ig
 from intentgraph import errors
 
-from ._support import at, ids, put
+from ._support import at, ids, known_gap, put
 
 E = ig.EdgeType
 S = ig.IntentStatus
@@ -299,6 +299,30 @@ def test_cycles_is_empty_on_the_work_graph(work):
     assert work.cycles() == []
 
 
+def test_intents_returned_by_graph_queries_are_copies(work):
+    work.add_edge("w", "r1", E.CONFLICTS_WITH)
+    returned = [
+        *work.ready(),
+        *[b.intent for b in work.blocked()],
+        *[i for b in work.blocked() for i in (*b.blocked_by, *b.held_by)],
+        *[n.intent for n in work.subtree("h")],
+        *work.ancestors("hh1"),
+        *work.children("h"),
+        *work.dependencies("v", transitive=True),
+        *work.dependents("r1", transitive=True),
+        *work.conflicts("w"),
+        *work.plan("h"),
+        work.parent("h1"),
+        work.context("v").focus,
+        *work.context("v").dependencies,
+    ]
+    for intent in returned:
+        intent.metadata["touched"] = True
+        intent.goal = "mutated"
+    assert work.list(text="mutated") == []
+    assert all("touched" not in i.metadata for i in work.list())
+
+
 # --- plan -------------------------------------------------------------------------------------
 #
 #   root: a (p0, t1), b (p5, t2), c (p0, t3); a: a1 (p0, t4), a2 (p9, t5)
@@ -579,6 +603,21 @@ def test_claim_of_a_forbidden_transition_raises_invalid_transition(store):
         store.claim("job", expected_status=S.COMPLETED, status=S.EXECUTING)
     assert store.get("job").status is S.COMPLETED
     assert store.get("job").version == 1
+
+
+BAD_CLAIM_REASON = (
+    "StoreBase.claim() (used by memory) passes statuses to IntentStatus(...) unchecked, so "
+    "an unknown status raises a bare ValueError, not an IntentGraphError as errors.py promises"
+)
+
+
+@pytest.mark.parametrize("options", [{"expected_status": "bogus"}, {"status": "bogus"}])
+def test_claim_with_an_unknown_status_raises_an_intentgraph_error(store, options, backend, request):
+    known_gap(request, backend, ("memory",), BAD_CLAIM_REASON)
+    put(store, "job")
+    with pytest.raises(errors.IntentGraphError):
+        store.claim("job", **options)
+    assert store.get("job").status is S.ACTIVE
 
 
 def test_claim_removes_the_intent_from_ready(store):

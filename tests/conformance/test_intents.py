@@ -10,7 +10,7 @@ import intentgraph as ig
 from intentgraph import errors
 from intentgraph.models import ALLOWED_TRANSITIONS, IntentStatus
 
-from ._support import at, ids, make, put, reopen, snapshot
+from ._support import at, ids, known_gap, make, put, reopen, snapshot
 
 S = IntentStatus
 E = ig.EdgeType
@@ -327,6 +327,28 @@ def test_update_follows_the_transition_table(store, current, requested):
         assert snapshot(store) == before
 
 
+BAD_STATUS_REASON = (
+    "StoreBase.set_status() (used by memory) passes the status to IntentStatus(...) "
+    "unchecked, so an unknown status raises a bare ValueError, not an IntentGraphError "
+    "as errors.py promises"
+)
+
+
+def test_set_status_to_an_unknown_status_raises_an_intentgraph_error(store, backend, request):
+    known_gap(request, backend, ("memory",), BAD_STATUS_REASON)
+    put(store, "a")
+    before = snapshot(store)
+    with pytest.raises(errors.IntentGraphError):
+        store.set_status("a", "bogus")
+    assert snapshot(store) == before
+
+
+def test_update_to_an_unknown_status_is_rejected_as_invalid(store):
+    put(store, "a")
+    with pytest.raises(errors.InvalidIntent):
+        store.update(make("a", status="bogus"))
+
+
 # --- delete -------------------------------------------------------------------------------
 
 
@@ -353,6 +375,17 @@ def test_delete_without_detach_of_an_intent_with_edges_raises_in_use_and_changes
         store.delete("b", detach=False)
     assert (info.value.intent_id, info.value.edge_count) == ("b", 1)
     assert snapshot(store) == before
+
+
+def test_in_use_counts_edges_in_both_directions(store):
+    for i in ("a", "b", "c"):
+        put(store, i)
+    store.add_edge("a", "b", E.DEPENDS_ON)
+    store.add_edge("c", "a", E.RELATED_TO)
+    store.add_edge("a", "c", E.CONFLICTS_WITH)
+    with pytest.raises(errors.IntentInUse) as info:
+        store.delete("a", detach=False)
+    assert info.value.edge_count == 3
 
 
 def test_delete_without_detach_of_an_intent_without_edges_succeeds(store):
@@ -422,6 +455,12 @@ def test_every_field_type_survives_a_roundtrip(store):
 def test_the_largest_priority_survives_a_roundtrip(store):
     put(store, "a", priority=2**63 - 1)
     assert store.get("a").priority == 2**63 - 1
+
+
+@pytest.mark.parametrize("priority", [2**63, -(2**63) - 1])
+def test_a_priority_outside_64_bits_is_rejected(priority):
+    with pytest.raises(errors.InvalidIntent):
+        make("a", priority=priority)
 
 
 @pytest.mark.parametrize("criteria", ["plain string", 42, 1.5, True, None, {"k": [1]}, []])

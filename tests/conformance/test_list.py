@@ -121,6 +121,11 @@ def test_text_compares_casefolded_so_sharp_s_matches_ss(data):
     assert listed(data, text="straße") == ["b", "d"]
 
 
+def test_text_searches_neither_original_request_nor_metadata(store):
+    put(store, "a", original_request="hidden needle", metadata={"k": "needle"}, session_id="needle")
+    assert listed(store, text="needle") == []
+
+
 def test_empty_text_is_an_invalid_filter(data):
     with pytest.raises(errors.InvalidFilter):
         data.list(text="")
