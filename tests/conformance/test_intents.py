@@ -128,6 +128,17 @@ def test_put_many_with_an_id_already_stored_writes_nothing(store):
     assert snapshot(store) == before
 
 
+def test_put_many_with_an_invalid_intent_writes_nothing(store):
+    with pytest.raises(errors.InvalidIntent):
+        store.put_many([make("a"), ig.Intent.model_construct(id="b", name="")])
+    assert store.count() == 0
+
+
+def test_put_many_accepts_any_iterable(store):
+    store.put_many(make(i) for i in ("a", "b"))
+    assert store.count() == 2
+
+
 def test_put_many_of_nothing_stores_nothing(store):
     assert store.put_many([]) == []
     assert store.count() == 0
@@ -228,6 +239,8 @@ def test_mutating_a_returned_intent_does_not_change_the_store(store):
     listed.metadata["nested"].clear()
     many = store.get_many(["a"])[0]
     many.metadata.clear()
+    found = store.find("a")
+    found.metadata["nested"]["k"].clear()
     got = store.get("a")
     assert got.goal == "kept"
     assert got.metadata == {"nested": {"k": [1]}}
@@ -475,6 +488,22 @@ def test_every_field_type_survives_closing_and_reopening(store, store_url, backe
     store.put(ig.Intent(**EVERY_FIELD))
     with reopen(store, store_url) as again:
         assert again.get(EVERY_FIELD["id"]).model_dump() == ig.Intent(**EVERY_FIELD).model_dump()
+
+
+def test_updates_and_deletes_persist_across_closing_and_reopening(store, store_url, backend):
+    if backend == "memory":
+        pytest.skip("a memory store does not persist")
+    for i in ("a", "b", "c"):
+        put(store, i)
+    store.update(make("a", goal="updated"))
+    store.set_status("b", S.EXECUTING)
+    store.delete("c")
+    before = snapshot(store)
+    with reopen(store, store_url) as again:
+        assert snapshot(again) == before
+        assert again.get("a").version == 2
+        assert again.get("b").status is S.EXECUTING
+        assert again.exists("c") is False
 
 
 def test_an_aware_non_utc_datetime_comes_back_as_utc(store):
