@@ -103,16 +103,14 @@ def clone(intent: Intent) -> Intent:
     copy = intent.model_copy()
     fields = copy.__dict__
     for name in _JSON_FIELDS:
-        if fields[name]:
-            fields[name] = _copy_json(fields[name])
+        fields[name] = _copy_json(fields[name])  # empty containers too: they can be filled
     return copy
 
 
 def clone_edge(edge: Edge) -> Edge:
     """Return an independent copy of a stored edge."""
     copy = edge.model_copy()
-    if edge.metadata:
-        copy.__dict__["metadata"] = _copy_json(edge.metadata)
+    copy.__dict__["metadata"] = _copy_json(edge.metadata)
     return copy
 
 
