@@ -19,6 +19,8 @@ from intentgraph._base import (
     as_edge_type,
     as_intent,
     canonical_edge,
+    check_direction,
+    check_limit,
     check_unique_ids,
     clone,
     clone_edge,
@@ -271,6 +273,7 @@ class MemoryStore(StoreBase):
         direction: Direction = "both",
     ) -> builtins.list[Edge]:
         self._check_open()
+        check_direction(direction)
         etype = None if type is None else as_edge_type(type)
         with self._lock:
             if intent_id is None:
@@ -391,6 +394,7 @@ class MemoryStore(StoreBase):
 
     def ready(self, *, limit: int | None = None) -> builtins.list[Intent]:
         self._check_open()
+        check_limit(limit)
         with self._lock:
             hits = [i for i in self._intents.values() if self._is_ready(i)]
             hits.sort(key=ready_key)

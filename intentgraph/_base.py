@@ -19,6 +19,7 @@ from intentgraph.errors import (
     ClaimConflict,
     CycleError,
     IntentNotFound,
+    InvalidFilter,
     InvalidIntent,
     InvalidTransition,
     SelfLoop,
@@ -73,6 +74,18 @@ def as_edge_type(value: Any) -> EdgeType:
         raise InvalidIntent(
             "edge type", [{"loc": (), "msg": f"unknown edge type {value!r}; one of {known}"}]
         ) from None
+
+
+def check_direction(direction: Any) -> None:
+    """Raise ``InvalidFilter`` unless ``direction`` is ``out``, ``in`` or ``both``."""
+    if direction not in ("out", "in", "both"):
+        raise InvalidFilter(f"direction must be 'out', 'in' or 'both', not {direction!r}")
+
+
+def check_limit(limit: Any) -> None:
+    """Raise ``InvalidFilter`` unless ``limit`` is None or a non-negative int."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise InvalidFilter(f"limit must be a non-negative integer or None, not {limit!r}")
 
 
 def dependency_pair(edge: Edge) -> tuple[str, str] | None:
@@ -138,9 +151,15 @@ def make_edge(
     return canonical_edge(edge)
 
 
-def canonical_edge(edge: Edge) -> Edge:
+def canonical_edge(edge: Edge | dict[str, Any]) -> Edge:
     """Return ``edge`` re-validated, with a symmetric edge's ends in sorted order."""
-    edge = Edge.model_validate(edge.model_dump())
+    if isinstance(edge, Edge):
+        edge = Edge.model_validate(edge.__dict__)
+    elif isinstance(edge, dict):
+        edge = Edge.model_validate(edge)
+    else:
+        msg = f"expected an Edge, got {type(edge).__name__}"
+        raise InvalidIntent("edge", [{"loc": (), "msg": msg}])
     if edge.source == edge.target:
         raise SelfLoop(edge.source, edge.type.value)
     if edge.type.symmetric and edge.source > edge.target:
@@ -325,6 +344,8 @@ class StoreBase(ABC):
         return self.find(intent_id) is not None
 
     def get_many(self, intent_ids: Iterable[str]) -> builtins.list[Intent]:
+        if isinstance(intent_ids, str):
+            raise InvalidFilter("get_many takes an iterable of ids, not one string")
         wanted = builtins.list(intent_ids)
         found = {i.id: i for i in self._select(IntentFilter(ids=tuple(set(wanted))))}
         for intent_id in wanted:
@@ -427,6 +448,8 @@ class StoreBase(ABC):
 
     def context(self, intent_id: str, *, hops: int = 2, max_nodes: int = 50) -> IntentContext:
         focus = self.get(intent_id)
+        if hops <= 0:
+            return IntentContext(focus=focus)
         budget = max(max_nodes - 1, 0)
         truncated = False
         sections: dict[str, builtins.list[Intent]] = {}

@@ -11,6 +11,9 @@ Ordering rules, identical on every backend:
   by distance from the start, then id.
 * ``ready`` and ``blocked`` order by priority (highest first), then ``created_at``, then id.
 * ``edges`` orders by (source, target, type).
+
+Every method that takes an intent id raises ``IntentNotFound`` when it is not stored
+(``find`` and ``exists`` aside); ``health`` never raises.
 """
 
 from __future__ import annotations
@@ -460,7 +463,11 @@ class IntentStorage(Protocol):
 
     def ready(self, *, limit: int | None = None) -> builtins.list[Intent]:
         """Return actionable intents whose dependencies are all completed and whose
-        ancestors are not suspended, failed or archived."""
+        ancestors are not suspended, failed or archived.
+
+        Raises:
+            InvalidFilter: ``limit`` is negative or not an integer.
+        """
         ...
 
     def blocked(self) -> builtins.list[BlockedIntent]:
@@ -487,7 +494,13 @@ class IntentStorage(Protocol):
         ...
 
     def context(self, intent_id: str, *, hops: int = 2, max_nodes: int = 50) -> IntentContext:
-        """Return the bounded neighbourhood of an intent."""
+        """Return the bounded neighbourhood of an intent.
+
+        Ancestors (up to ``hops``), dependencies and dependents (up to ``hops`` away),
+        children and conflicts (one hop), nearest first; at most ``max_nodes`` intents
+        counting the focus, ``truncated`` set when some were left out. ``hops=0`` gives the
+        focus alone.
+        """
         ...
 
     def stats(self) -> GraphStats:
@@ -501,7 +514,10 @@ class IntentStorage(Protocol):
         ...
 
     def health(self) -> Health:
-        """Report whether the store works, and whether it is a degraded fallback."""
+        """Report whether the store works, and whether it is a degraded fallback.
+
+        Never raises: a closed or broken store answers ``ok=False`` with the reason.
+        """
         ...
 
     def close(self) -> None:

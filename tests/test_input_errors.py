@@ -85,3 +85,29 @@ def test_a_registered_target_that_does_not_exist_raises_backend_not_installed() 
     factory = ig.StorageFactory({"broken": ("intentgraph.backends.memory:NoSuchStore", None)})
     with pytest.raises(ig.errors.BackendNotInstalled, match="reinstall"):
         factory.open("broken://")
+
+
+def test_a_bad_direction_or_limit_raises_invalid_filter(one: StoreBase) -> None:
+    with pytest.raises(ig.errors.InvalidFilter, match="direction"):
+        one.edges("a", direction="sideways")  # type: ignore[arg-type]
+    with pytest.raises(ig.errors.InvalidFilter, match="limit"):
+        one.ready(limit=-1)
+
+
+def test_get_many_refuses_a_lone_string(one: StoreBase) -> None:
+    with pytest.raises(ig.errors.InvalidFilter):
+        one.get_many("a")
+
+
+def test_add_edges_refuses_what_is_not_an_edge(one: StoreBase) -> None:
+    one.put(ig.Intent(id="b", name="b"))
+    with pytest.raises(ig.errors.InvalidIntent, match="expected an Edge"):
+        one.add_edges([("a", "b", "DEPENDS_ON")])  # type: ignore[list-item]
+    assert one.edges() == []
+
+
+def test_health_of_a_closed_store_says_so_without_raising(one: StoreBase) -> None:
+    one.close()
+    health = one.health()
+    assert not health.ok
+    assert "closed" in (health.reason or "")
