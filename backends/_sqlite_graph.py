@@ -29,9 +29,12 @@ _HOLD = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING_STATUSES)) + ")"
 _ACTIONABLE = "(" + ", ".join(f"'{s.value}'" for s in sorted(ACTIONABLE_STATUSES)) + ")"
 _DONE = f"'{IntentStatus.COMPLETED.value}'"
 
-READY_WHERE = f"status IN {_ACTIONABLE} AND unmet = 0 AND held = 0"
+# Written exactly as the partial index ix_intents_ready so that the planner uses it.
+READY_WHERE = "status = 'active' AND unmet = 0 AND held = 0"
+assert {s.value for s in ACTIONABLE_STATUSES} == {"active"}, "update ix_intents_ready"
 READY_SQL = (
-    f"SELECT data FROM intents WHERE {READY_WHERE} ORDER BY priority DESC, created_us, id LIMIT ?"
+    f"SELECT data FROM intents INDEXED BY ix_intents_ready WHERE {READY_WHERE}"
+    " ORDER BY priority DESC, created_us, id LIMIT ?"
 )
 BLOCKED_WHERE = f"status IN {_ACTIONABLE} AND (unmet > 0 OR held > 0)"
 
@@ -48,15 +51,15 @@ _DEPENDENTS = (
 _LAYER = {
     "dependencies": (
         "SELECT e.source, e.target FROM json_each(?1) f "
-        "JOIN edges e ON e.source = f.value AND e.type = 'DEPENDS_ON' "
+        "CROSS JOIN edges e ON e.source = f.value AND e.type = 'DEPENDS_ON' "
         "UNION ALL SELECT e.target, e.source FROM json_each(?1) f "
-        "JOIN edges e ON e.target = f.value AND e.type = 'BLOCKS'"
+        "CROSS JOIN edges e ON e.target = f.value AND e.type = 'BLOCKS'"
     ),
     "dependents": (
         "SELECT e.target, e.source FROM json_each(?1) f "
-        "JOIN edges e ON e.target = f.value AND e.type = 'DEPENDS_ON' "
+        "CROSS JOIN edges e ON e.target = f.value AND e.type = 'DEPENDS_ON' "
         "UNION ALL SELECT e.source, e.target FROM json_each(?1) f "
-        "JOIN edges e ON e.source = f.value AND e.type = 'BLOCKS'"
+        "CROSS JOIN edges e ON e.source = f.value AND e.type = 'BLOCKS'"
     ),
 }
 
