@@ -6,6 +6,7 @@ with bad fields raises ``intentgraph.errors.InvalidIntent`` (a ``ValueError``).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -122,9 +123,39 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+JSON_FIELDS = ("constraints", "preferences", "metadata", "success_criteria")
+"""The Intent fields that hold free-form JSON."""
+
+
+def check_json(value: Any, where: str = "value") -> None:
+    """Raise ``ValueError`` unless ``value`` is plain JSON with finite numbers.
+
+    JSON has no NaN or infinity (they would come back as null from a JSON-based store), and
+    a container changed in place after validation may hold anything.
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: {value!r} is not a finite number")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{where}: key {key!r} is not a string")
+            check_json(item, f"{where}.{key}")
+        return
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            check_json(item, f"{where}[{n}]")
+        return
+    raise ValueError(f"{where}: {type(value).__name__} is not a JSON value")
+
+
 # --- models ---------------------------------------------------------------------------
 
-_ID_PATTERN = r"^[^\s\x00-\x1f\x7f]{1,200}$"
+ID_PATTERN = r"^[^\s\x00-\x1f\x7f]{1,200}$"
+"""What an intent id may look like: 1 to 200 characters, no blanks or control characters."""
 
 
 def _details(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
@@ -180,7 +211,7 @@ class Intent(_Model):
 
     id: str = Field(
         default_factory=new_id,
-        pattern=_ID_PATTERN,
+        pattern=ID_PATTERN,
         description="Unique id; a ULID (sortable by creation) when not given.",
     )
     name: str = Field(min_length=1, max_length=500, description="Short human-readable name.")
@@ -224,6 +255,12 @@ class Intent(_Model):
     def _utc(cls, value: datetime) -> datetime:
         return _to_utc(value)
 
+    @field_validator(*JSON_FIELDS)
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        check_json(value)
+        return value
+
 
 class Edge(_Model):
     """A typed, directed relation between two stored intents, unique on (source, target, type)."""
@@ -231,8 +268,8 @@ class Edge(_Model):
     _label: ClassVar[str] = "edge"
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    source: str = Field(pattern=_ID_PATTERN)
-    target: str = Field(pattern=_ID_PATTERN)
+    source: str = Field(pattern=ID_PATTERN)
+    target: str = Field(pattern=ID_PATTERN)
     type: EdgeType
     weight: float | None = Field(default=None, allow_inf_nan=False)
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
@@ -242,6 +279,12 @@ class Edge(_Model):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         return _to_utc(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        check_json(value)
+        return value
 
     @property
     def key(self) -> tuple[str, str, EdgeType]:

@@ -12,7 +12,7 @@ import intentgraph as ig
 from intentgraph._base import StoreBase
 
 # Every backend the contract suite runs against; a new backend adds its name here.
-BACKENDS = ["memory", "json"]
+BACKENDS = ["memory", "json", "sqlite"]
 
 
 def url_for(kind: str, directory: Path) -> str:

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,7 +27,6 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_the_demo_writes_crashes_and_reads_back_on_the_default_store(tmp_path: Path) -> None:
-    pytest.importorskip("intentgraph.backends.sqlite")  # TEMP until the SQLite backend lands
     run = subprocess.run(
         [sys.executable, "-m", "intentgraph.demo"],
         cwd=tmp_path,

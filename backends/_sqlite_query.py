@@ -1,0 +1,191 @@
+"""Row conversion and ``IntentFilter`` → SQL translation for the SQLite backend."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pydantic_core
+
+from intentgraph.errors import InvalidIntent, StoreCorrupted
+from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
+from intentgraph.protocol import IntentFilter
+
+__all__ = ["FilterSQL", "edge_from_json", "intent_from_json", "to_us"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+_INTENT_FIELDS = frozenset(Intent.model_fields)
+_EDGE_FIELDS = frozenset(Edge.model_fields)
+_STATUSES = {s.value: s for s in IntentStatus}
+_EDGE_TYPES = {t.value: t for t in EdgeType}
+_from_json = pydantic_core.from_json
+_fromiso = datetime.fromisoformat
+_new = object.__new__
+_set = object.__setattr__
+
+
+def to_us(value: datetime) -> int:
+    """Return an aware datetime as integer microseconds since the epoch (exact)."""
+    return (value - _EPOCH) // _ONE_US
+
+
+def _assemble(cls: type[Any], fields: dict[str, Any]) -> Any:
+    # What model_construct does, minus its per-field default handling: the row was
+    # written by model_dump_json of a validated model, so every field is present.
+    obj = _new(cls)
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", set(fields))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def intent_from_json(data: str) -> Intent:
+    """Rebuild an ``Intent`` from the JSON this backend stored.
+
+    Validating every row with pydantic costs about 10 µs; the rows were validated before
+    they were written, so only their shape is checked here and anything unexpected falls
+    back to full validation.
+
+    Raises:
+        StoreCorrupted: the stored JSON is not a valid intent.
+    """
+    try:
+        fields = _from_json(data)
+        if fields.keys() == _INTENT_FIELDS:
+            fields["created_at"] = _fromiso(fields["created_at"])
+            fields["updated_at"] = _fromiso(fields["updated_at"])
+            fields["status"] = _STATUSES[fields["status"]]
+            return _assemble(Intent, fields)  # type: ignore[no-any-return]
+    except (ValueError, KeyError, TypeError):
+        pass
+    try:
+        return Intent.model_validate_json(data)
+    except InvalidIntent as exc:
+        raise StoreCorrupted(f"a stored intent cannot be read back: {exc}") from exc
+
+
+def edge_from_json(data: str) -> Edge:
+    """Rebuild an ``Edge`` from the JSON this backend stored (see ``intent_from_json``)."""
+    try:
+        fields = _from_json(data)
+        if fields.keys() == _EDGE_FIELDS:
+            fields["created_at"] = _fromiso(fields["created_at"])
+            fields["type"] = _EDGE_TYPES[fields["type"]]
+            return _assemble(Edge, fields)  # type: ignore[no-any-return]
+    except (ValueError, KeyError, TypeError):
+        pass
+    try:
+        return Edge.model_validate_json(data)
+    except InvalidIntent as exc:
+        raise StoreCorrupted(f"a stored edge cannot be read back: {exc}") from exc
+
+
+class FilterSQL:
+    """An ``IntentFilter`` as a WHERE clause, ORDER BY and paging.
+
+    When a criterion cannot be expressed exactly in SQL (a metadata value SQLite cannot
+    compare the way Python does), ``python_filter`` is True: the caller selects without
+    paging and applies ``IntentFilter.matches`` and the slice itself.
+    """
+
+    def __init__(self, flt: IntentFilter) -> None:
+        self.where: list[str] = []
+        self.params: list[Any] = []
+        self.python_filter = False
+        self._build(flt)
+        columns = {
+            "created_at": ["created_us", "id"],
+            "updated_at": ["updated_us", "id"],
+            "priority": ["priority", "created_us", "id"],
+            "name": ["name", "id"],
+            "id": ["id"],
+        }[flt.order_by]
+        direction = " DESC" if flt.descending else ""
+        self.order_by = ", ".join(c + direction for c in columns)
+
+    @property
+    def where_sql(self) -> str:
+        """The WHERE clause (with the keyword), or an empty string."""
+        return " WHERE " + " AND ".join(self.where) if self.where else ""
+
+    def _build(self, flt: IntentFilter) -> None:
+        if flt.status is not None:
+            self.where.append(f"status IN ({', '.join('?' * len(flt.status))})")
+            self.params.extend(s.value for s in flt.status)
+            if not flt.status:
+                self.where[-1] = "0"
+        if flt.ids is not None:
+            self.where.append("id IN (SELECT value FROM json_each(?))")
+            self.params.append(pydantic_core.to_json(list(flt.ids)).decode())
+        if flt.session_id is not None:
+            self.where.append("session_id = ?")
+            self.params.append(flt.session_id)
+        if flt.priority_min is not None:
+            self._bound(
+                "priority >= ?",
+                flt.priority_min,
+                flt.priority_min > _INT64_MAX,
+                flt.priority_min < _INT64_MIN,
+            )
+        if flt.priority_max is not None:
+            self._bound(
+                "priority <= ?",
+                flt.priority_max,
+                flt.priority_max < _INT64_MIN,
+                flt.priority_max > _INT64_MAX,
+            )
+        for column, after, before in (
+            ("created_us", flt.created_after, flt.created_before),
+            ("updated_us", flt.updated_after, flt.updated_before),
+        ):
+            if after is not None:
+                self.where.append(f"{column} >= ?")
+                self.params.append(to_us(after))
+            if before is not None:
+                self.where.append(f"{column} < ?")
+                self.params.append(to_us(before))
+        if flt.text is not None:
+            # search holds (name + "\n" + goal).casefold(): SQLite's lower() is ASCII-only.
+            self.where.append("instr(search, ?) > 0")
+            self.params.append(flt.text.casefold())
+        for key, want in (flt.metadata or {}).items():
+            self._metadata(key, want)
+
+    def _bound(self, clause: str, value: int, never: bool, always: bool) -> None:
+        if never:
+            self.where.append("0")
+        elif not always:
+            self.where.append(clause)
+            self.params.append(value)
+
+    def _metadata(self, key: str, want: Any) -> None:
+        if not key or '"' in key or "\\" in key:
+            self.python_filter = True
+            return
+        path = f'$.metadata."{key}"'
+        kind = "json_type(data, ?)"
+        if want is None:
+            self.where.append(f"{kind} = 'null'")
+            self.params.append(path)
+        elif isinstance(want, str):
+            self.where.append(f"{kind} = 'text' AND json_extract(data, ?) = ?")
+            self.params.extend((path, path, want))
+        elif isinstance(want, bool | int | float):
+            if isinstance(want, float) and not math.isfinite(want):
+                self.python_filter = True
+                return
+            if isinstance(want, int) and not _INT64_MIN <= want <= _INT64_MAX:
+                self.python_filter = True
+                return
+            # Python: True == 1 == 1.0, so booleans and numbers compare across kinds.
+            self.where.append(
+                f"{kind} IN ('true', 'false', 'integer', 'real') AND json_extract(data, ?) = ?"
+            )
+            self.params.extend((path, path, int(want) if isinstance(want, bool) else want))
+        else:
+            self.python_filter = True

@@ -1,0 +1,656 @@
+"""The SQLite backend: the embedded default store, safe for several processes at once.
+
+One connection per store, guarded by a re-entrant lock. WAL journal, ``synchronous=FULL``
+(an acknowledged write survives a crash), foreign keys on, and every write inside
+``BEGIN IMMEDIATE`` so that a compare-and-swap such as ``claim`` holds across processes.
+Every ``sqlite3`` error is translated into an ``intentgraph.errors`` class.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from intentgraph import _graph
+from intentgraph._base import (
+    HOLDING_STATUSES,
+    StoreBase,
+    as_edge_type,
+    as_intent,
+    canonical_edge,
+    check_direction,
+    check_limit,
+    check_unique_ids,
+    dependency_pair,
+    next_version,
+    orient,
+)
+from intentgraph.backends import _sqlite_graph as g
+from intentgraph.backends._sqlite_query import (
+    FilterSQL,
+    edge_from_json,
+    intent_from_json,
+    to_us,
+)
+from intentgraph.backends._sqlite_schema import SCHEMA_VERSION, migrate, user_version
+from intentgraph.errors import (
+    CycleError,
+    EdgeNotFound,
+    IntentExists,
+    IntentGraphError,
+    IntentInUse,
+    IntentNotFound,
+    InvalidURL,
+    MissingEndpoint,
+    MultipleParents,
+    ReadOnlyStore,
+    StorageError,
+    StoreCorrupted,
+    StoreUnavailable,
+)
+from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
+from intentgraph.protocol import BlockedIntent, Direction, IntentFilter, TreeNode
+
+__all__ = ["SqliteStore"]
+
+_HOLDING = HOLDING_STATUSES
+_INSERT_INTENT = (
+    "INSERT INTO intents (id, status, priority, name, session_id, created_us, updated_us,"
+    " search, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_INTENT = (
+    "UPDATE intents SET status = ?, priority = ?, name = ?, session_id = ?, updated_us = ?,"
+    " search = ?, data = ? WHERE id = ?"
+)
+
+
+def _translate(exc: BaseException, path: str, *, opening: bool = False) -> StorageError:
+    """Map an ``sqlite3``/OS error to the intentgraph error a caller can act on."""
+    msg = str(exc)
+    low = msg.lower()
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return StoreCorrupted(f"{path} is not a usable SQLite database: {msg}")
+    if "locked" in low or "busy" in low:
+        return StorageError(f"{path} is locked by another writer beyond busy_timeout: {msg}")
+    if opening or "unable to open" in low or isinstance(exc, OSError):
+        return StoreUnavailable(f"cannot open SQLite store {path}: {msg}")
+    return StorageError(f"SQLite error on {path}: {msg}")
+
+
+def _row(intent: Intent, data: str) -> tuple[Any, ...]:
+    return (
+        intent.id,
+        intent.status.value,
+        intent.priority,
+        intent.name,
+        intent.session_id,
+        to_us(intent.created_at),
+        to_us(intent.updated_at),
+        (intent.name + "\n" + intent.goal).casefold(),
+        data,
+    )
+
+
+def _serialize(value: Any) -> tuple[Intent, str]:
+    """Check a new intent; return the copy to hand back and the JSON to store."""
+    intent = as_intent(value)
+    if intent.version == 0:
+        intent.__dict__["version"] = 1  # our own copy: skip re-validating the whole model
+    return intent, intent.model_dump_json()
+
+
+class _Clash(Exception):
+    """A constraint failed inside a write; carried out of its rolled-back transaction."""
+
+    def __init__(self, error: sqlite3.IntegrityError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class SqliteStore(StoreBase):
+    """Intents and edges in one SQLite file."""
+
+    backend_name = "sqlite"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_ms: int = 30_000,
+        read_only: bool = False,
+        url: str | None = None,
+    ) -> None:
+        """Open (creating and migrating when needed) the store at ``path``.
+
+        Raises:
+            StoreUnavailable: the file cannot be opened or created.
+            StoreCorrupted: the file is not an intentgraph SQLite store, or is newer.
+            StorageError: the file stayed locked beyond ``busy_timeout_ms``.
+        """
+        self._path = os.fspath(path)
+        super().__init__(url=url or f"sqlite:///{self._path}")
+        self._read_only = read_only
+        self._busy_timeout_ms = busy_timeout_ms
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection
+        try:
+            if self._read_only:
+                target = f"file:{quote(os.path.abspath(self._path))}?mode=ro"
+                conn = sqlite3.connect(target, uri=True, **self._connect_args())
+            else:
+                conn = sqlite3.connect(self._path, **self._connect_args())
+        except (sqlite3.Error, OSError) as exc:
+            raise _translate(exc, self._path, opening=True) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            if not self._read_only:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn, self._path, read_only=self._read_only)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, IntentGraphError):
+                raise _translate(exc, self._path, opening=True) from exc
+            raise
+        return conn
+
+    def _connect_args(self) -> dict[str, Any]:
+        return {
+            "isolation_level": None,
+            "check_same_thread": False,
+            "timeout": self._busy_timeout_ms / 1000,
+            "cached_statements": 256,
+        }
+
+    @classmethod
+    def from_url(cls, url: Any) -> SqliteStore:
+        """Open from ``sqlite:///relative.db`` or ``sqlite:////absolute.db``.
+
+        Query options: ``busy_timeout`` (milliseconds, default 30000) and ``read_only``.
+        """
+        from intentgraph.factory import check_query, query_flag
+
+        check_query(url, {"busy_timeout", "read_only"})
+        raw = url.query.get("busy_timeout", "30000")
+        try:
+            timeout = int(raw)
+        except ValueError:
+            timeout = -1
+        if timeout < 0:
+            raise InvalidURL(f"{url.redacted}: busy_timeout={raw!r} is not milliseconds")
+        return cls(
+            url.file_path(),
+            busy_timeout_ms=timeout,
+            read_only=query_flag(url, "read_only"),
+            url=url.redacted,
+        )
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._check_open()
+        with self._lock:
+            conn = self._conn
+            depth = self._depth
+            savepoint = f"ig_sp{depth}"
+            try:
+                if depth == 0:
+                    conn.execute("BEGIN" if self._read_only else "BEGIN IMMEDIATE")
+                else:
+                    conn.execute(f"SAVEPOINT {savepoint}")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self._path) from exc
+            self._depth += 1
+            try:
+                yield
+            except BaseException as exc:
+                self._depth -= 1
+                self._rollback(depth, savepoint)
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc, self._path) from exc
+                raise
+            self._depth -= 1
+            try:
+                conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+            except sqlite3.Error as exc:
+                self._rollback(depth, savepoint)
+                raise _translate(exc, self._path) from exc
+
+    def _rollback(self, depth: int, savepoint: str) -> None:
+        conn = self._conn
+        if not conn.in_transaction:  # SQLite already rolled back (disk full, I/O error)
+            return
+        try:
+            if depth == 0:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute(f"ROLLBACK TO {savepoint}")
+                conn.execute(f"RELEASE {savepoint}")
+        except sqlite3.Error:
+            pass  # the original error is the one worth raising
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock for a read; translate sqlite3 errors."""
+        self._check_open()
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise _translate(exc, self._path) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Run a write in ``transaction()`` (a savepoint inside a caller's transaction)."""
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        with self.transaction():
+            yield self._conn
+
+    def _health_details(self) -> dict[str, Any]:
+        with self._db() as db:
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+            return {
+                "path": os.path.abspath(self._path),
+                "journal_mode": mode,
+                "schema_version": user_version(db),
+                "schema_version_supported": SCHEMA_VERSION,
+                "read_only": self._read_only,
+            }
+
+    # --- intents ----------------------------------------------------------------------
+
+    def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]:
+        pairs = [_serialize(i) for i in intents]
+        stored = [p[0] for p in pairs]
+        check_unique_ids(stored)
+        try:
+            with self._write() as db:
+                try:
+                    db.executemany(_INSERT_INTENT, [_row(i, d) for i, d in pairs])
+                except sqlite3.IntegrityError as exc:
+                    raise _Clash(exc) from exc
+        except _Clash as clash:
+            # The write is undone by now, so what is present was there before it. (A
+            # savepoint around executemany would double its cost.)
+            with self._db() as db:
+                present = {
+                    r[0]
+                    for r in db.execute(
+                        "SELECT id FROM intents WHERE id IN (SELECT value FROM json_each(?))",
+                        (_json_list([i.id for i in stored]),),
+                    )
+                }
+            first = next((i.id for i in stored if i.id in present), None)
+            if first is None:
+                raise _translate(clash.error, self._path) from clash.error
+            raise IntentExists(first) from clash.error
+        return stored
+
+    def find(self, intent_id: str) -> Intent | None:
+        with self._db() as db:
+            row = db.execute("SELECT data FROM intents WHERE id = ?", (intent_id,)).fetchone()
+        return None if row is None else intent_from_json(row[0])
+
+    def exists(self, intent_id: str) -> bool:
+        with self._db() as db:
+            return (
+                db.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone()
+                is not None
+            )
+
+    def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
+        new = as_intent(intent)
+        with self._write() as db:
+            row = db.execute("SELECT data FROM intents WHERE id = ?", (new.id,)).fetchone()
+            if row is None:
+                raise IntentNotFound(new.id)
+            stored = intent_from_json(row[0])
+            new = next_version(stored, new, expected_version)
+            data = new.model_dump_json()
+            values = _row(new, data)
+            db.execute(_UPDATE_INTENT, (*values[1:5], *values[6:], new.id))
+            self._status_changed(db, new.id, stored.status, new.status)
+            return new
+
+    def _status_changed(
+        self, db: sqlite3.Connection, intent_id: str, old: IntentStatus, new: IntentStatus
+    ) -> None:
+        done = IntentStatus.COMPLETED
+        if (old is done) != (new is done):
+            g.refresh_unmet(db, g.dependent_ids(db, intent_id))
+        if (old in _HOLDING) != (new in _HOLDING):
+            g.refresh_held(db, intent_id)
+
+    def delete(self, intent_id: str, *, detach: bool = True) -> None:
+        with self._write() as db:
+            self._require(db, intent_id)
+            touching = db.execute(
+                "SELECT (SELECT count(*) FROM edges WHERE source = ?1)"
+                " + (SELECT count(*) FROM edges WHERE target = ?1)",
+                (intent_id,),
+            ).fetchone()[0]
+            if touching and not detach:
+                raise IntentInUse(intent_id, touching)
+            dependents = g.dependent_ids(db, intent_id)
+            children = self._child_ids(db, intent_id)
+            db.execute("DELETE FROM intents WHERE id = ?", (intent_id,))  # edges cascade
+            g.refresh_unmet(db, dependents)
+            for child in children:
+                g.refresh_held(db, child)
+
+    def _select(self, flt: IntentFilter) -> builtins.list[Intent]:
+        q = FilterSQL(flt)
+        sql = f"SELECT data FROM intents{q.where_sql} ORDER BY {q.order_by}"
+        params = builtins.list(q.params)
+        if not q.python_filter and (flt.limit is not None or flt.offset):
+            sql += " LIMIT ? OFFSET ?"
+            params += [_clamp(flt.limit, -1), _clamp(flt.offset, 0)]
+        with self._db() as db:
+            rows = db.execute(sql, params).fetchall()
+        found = [intent_from_json(r[0]) for r in rows]
+        if q.python_filter:
+            found = [i for i in found if flt.matches(i)]
+            end = None if flt.limit is None else flt.offset + flt.limit
+            found = found[flt.offset : end]
+        return found
+
+    def _count(self, flt: IntentFilter) -> int:
+        q = FilterSQL(flt)
+        if q.python_filter:
+            return len(self._select(flt.model_copy(update={"limit": None, "offset": 0})))
+        with self._db() as db:
+            return int(
+                db.execute(f"SELECT count(*) FROM intents{q.where_sql}", q.params).fetchone()[0]
+            )
+
+    # --- edges ------------------------------------------------------------------------
+
+    def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]:
+        batch = [canonical_edge(e) for e in edges]
+        with self._write() as db:
+            return [self._add_edge(db, edge) for edge in batch]
+
+    def _add_edge(self, db: sqlite3.Connection, edge: Edge) -> Edge:
+        for end, role in ((edge.source, "source"), (edge.target, "target")):
+            if db.execute("SELECT 1 FROM intents WHERE id = ?", (end,)).fetchone() is None:
+                raise MissingEndpoint(end, role)
+        key = (edge.source, edge.type.value, edge.target)
+        row = db.execute(
+            "SELECT data FROM edges WHERE source = ? AND type = ? AND target = ?", key
+        ).fetchone()
+        if row is not None:
+            edge = edge.model_copy(update={"created_at": edge_from_json(row[0]).created_at})
+            db.execute(
+                "UPDATE edges SET data = ? WHERE source = ? AND type = ? AND target = ?",
+                (edge.model_dump_json(), *key),
+            )
+            return edge
+        self._check_invariants(db, edge)
+        db.execute(
+            "INSERT INTO edges (source, type, target, data) VALUES (?, ?, ?, ?)",
+            (*key, edge.model_dump_json()),
+        )
+        self._edge_changed(db, edge)
+        return edge
+
+    def _check_invariants(self, db: sqlite3.Connection, edge: Edge) -> None:
+        if edge.type is EdgeType.IS_SUBGOAL_OF:
+            current = self._parent_id(db, edge.source)
+            if current is not None:
+                raise MultipleParents(edge.source, current, edge.target)
+            chain = [edge.target, *self._ancestor_ids(db, edge.target)]
+            if edge.source in chain:
+                raise CycleError([edge.source, *chain[: chain.index(edge.source)]], edge.type.value)
+        pair = dependency_pair(edge)
+        if pair is not None:
+            dependent, dependency = pair
+            if g.depends_transitively(db, dependency, dependent):
+                # The path memory reports: BFS over sorted successors, read from the DB.
+                path = _graph.shortest_path(
+                    lambda n: g.dependency_ids(db, n), dependency, dependent
+                )
+                assert path is not None
+                raise CycleError([dependent, *path[:-1]], edge.type.value)
+
+    def _edge_changed(self, db: sqlite3.Connection, edge: Edge) -> None:
+        pair = dependency_pair(edge)
+        if pair is not None:
+            g.refresh_unmet(db, [pair[0]])
+        elif edge.type is EdgeType.IS_SUBGOAL_OF:
+            g.refresh_held(db, edge.source)
+
+    def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
+        etype = as_edge_type(type)
+        if etype.symmetric and source > target:
+            source, target = target, source
+        with self._write() as db:
+            cur = db.execute(
+                "DELETE FROM edges WHERE source = ? AND type = ? AND target = ?",
+                (source, etype.value, target),
+            )
+            if cur.rowcount == 0:
+                raise EdgeNotFound(source, target, etype.value)
+            self._edge_changed(db, Edge.model_construct(source=source, target=target, type=etype))
+
+    def edges(
+        self,
+        intent_id: str | None = None,
+        *,
+        type: EdgeType | None = None,
+        direction: Direction = "both",
+    ) -> builtins.list[Edge]:
+        check_direction(direction)
+        etype = None if type is None else as_edge_type(type)
+        type_sql = "" if etype is None else " AND type = ?2"
+        with self._db() as db:
+            if intent_id is None:
+                where = "" if etype is None else " WHERE type = ?2"
+                rows = db.execute(
+                    f"SELECT data FROM edges{where} ORDER BY source, target, type",
+                    () if etype is None else (None, etype.value),
+                ).fetchall()
+                return [edge_from_json(r[0]) for r in rows]
+            self._require(db, intent_id)
+            rows = db.execute(
+                f"SELECT data FROM edges WHERE source = ?1{type_sql} UNION ALL "
+                f"SELECT data FROM edges WHERE target = ?1{type_sql}",
+                (intent_id,) if etype is None else (intent_id, etype.value),
+            ).fetchall()
+        found = []
+        for edge in (edge_from_json(r[0]) for r in rows):
+            is_out = edge.source == intent_id or edge.type.symmetric
+            is_in = edge.target == intent_id or edge.type.symmetric
+            if (
+                direction == "both"
+                or (direction == "out" and is_out)
+                or (direction == "in" and is_in)
+            ):
+                found.append(orient(edge, intent_id, direction))
+        found.sort(key=lambda e: e.key)
+        return found
+
+    # --- graph helpers ----------------------------------------------------------------
+
+    @staticmethod
+    def _require(db: sqlite3.Connection, intent_id: str) -> None:
+        if db.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone() is None:
+            raise IntentNotFound(intent_id)
+
+    @staticmethod
+    def _parent_id(db: sqlite3.Connection, intent_id: str) -> str | None:
+        row = db.execute(
+            "SELECT target FROM edges WHERE source = ? AND type = 'IS_SUBGOAL_OF'", (intent_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _child_ids(db: sqlite3.Connection, intent_id: str) -> builtins.list[str]:
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT source FROM edges WHERE target = ? AND type = 'IS_SUBGOAL_OF'"
+                " ORDER BY source",
+                (intent_id,),
+            )
+        ]
+
+    @staticmethod
+    def _ancestor_ids(db: sqlite3.Connection, intent_id: str) -> builtins.list[str]:
+        return [r[0] for r in db.execute(_ANCESTORS, (intent_id,))]
+
+    def _dependency_map(self) -> dict[str, builtins.list[str]]:
+        result: dict[str, builtins.list[str]] = {}
+        with self._db() as db:
+            for dependent, dependency in db.execute(_DEPENDENCY_PAIRS):
+                result.setdefault(dependent, []).append(dependency)
+        return result
+
+    def _load_ordered(
+        self, db: sqlite3.Connection, ids: builtins.list[str]
+    ) -> builtins.list[Intent]:
+        """Return the intents with these ids, in this order."""
+        if not ids:
+            return []
+        rows = dict(
+            db.execute(
+                "SELECT id, data FROM intents WHERE id IN (SELECT value FROM json_each(?))",
+                (_json_list(ids),),
+            ).fetchall()
+        )
+        return [intent_from_json(rows[i]) for i in ids]
+
+    # --- graph queries ----------------------------------------------------------------
+
+    def parent(self, intent_id: str) -> Intent | None:
+        with self._db() as db:
+            self._require(db, intent_id)
+            row = db.execute(
+                "SELECT i.data FROM edges e JOIN intents i ON i.id = e.target"
+                " WHERE e.source = ? AND e.type = 'IS_SUBGOAL_OF'",
+                (intent_id,),
+            ).fetchone()
+        return None if row is None else intent_from_json(row[0])
+
+    def children(self, intent_id: str) -> builtins.list[Intent]:
+        with self._db() as db:
+            self._require(db, intent_id)
+            rows = db.execute(
+                "SELECT i.data FROM edges e JOIN intents i ON i.id = e.source"
+                " WHERE e.target = ? AND e.type = 'IS_SUBGOAL_OF' ORDER BY e.source",
+                (intent_id,),
+            ).fetchall()
+        return [intent_from_json(r[0]) for r in rows]
+
+    def subtree(self, intent_id: str, *, max_depth: int | None = None) -> builtins.list[TreeNode]:
+        with self._db() as db:
+            self._require(db, intent_id)
+            depth_limit = None if max_depth is None else max(min(max_depth, 2**62), -1)
+            rows = db.execute(_SUBTREE, (intent_id, depth_limit)).fetchall()
+        make = TreeNode.model_construct
+        return [make(intent=intent_from_json(d), depth=depth, parent_id=p) for depth, p, d in rows]
+
+    def ancestors(self, intent_id: str) -> builtins.list[Intent]:
+        with self._db() as db:
+            self._require(db, intent_id)
+            return self._load_ordered(db, self._ancestor_ids(db, intent_id))
+
+    def dependencies(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
+        return self._reach(intent_id, "dependencies", transitive)
+
+    def dependents(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
+        return self._reach(intent_id, "dependents", transitive)
+
+    def _reach(self, intent_id: str, kind: str, transitive: bool) -> builtins.list[Intent]:
+        with self._db() as db:
+            self._require(db, intent_id)
+            dist = g.reach(db, intent_id, kind, transitive)
+            return self._load_ordered(db, sorted(dist, key=lambda n: (dist[n], n)))
+
+    def ready(self, *, limit: int | None = None) -> builtins.list[Intent]:
+        check_limit(limit)
+        with self._db() as db:
+            rows = db.execute(g.READY_SQL, (_clamp(limit, -1),)).fetchall()
+        return [intent_from_json(r[0]) for r in rows]
+
+    def blocked(self) -> builtins.list[BlockedIntent]:
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT id, unmet, held, data FROM intents WHERE {g.BLOCKED_WHERE}"
+                " ORDER BY priority DESC, created_us, id"
+            ).fetchall()
+            deps = {r[0]: self._unmet_dependencies(db, r[0]) for r in rows if r[1]}
+            held = {r[0]: self._holding_ancestors(db, r[0]) for r in rows if r[2]}
+        return [
+            BlockedIntent(
+                intent=intent_from_json(data),
+                blocked_by=deps.get(intent_id, []),
+                held_by=held.get(intent_id, []),
+            )
+            for intent_id, _, _, data in rows
+        ]
+
+    def _unmet_dependencies(self, db: sqlite3.Connection, intent_id: str) -> builtins.list[Intent]:
+        ids = sorted(set(g.dependency_ids(db, intent_id)))
+        return [i for i in self._load_ordered(db, ids) if i.status is not IntentStatus.COMPLETED]
+
+    def _holding_ancestors(self, db: sqlite3.Connection, intent_id: str) -> builtins.list[Intent]:
+        chain = self._load_ordered(db, self._ancestor_ids(db, intent_id))
+        return [a for a in chain if a.status in _HOLDING]
+
+
+_ANCESTORS = """
+WITH RECURSIVE a(id, d) AS (
+    SELECT ?1, 0
+    UNION ALL
+    SELECT e.target, a.d + 1 FROM a JOIN edges e ON e.source = a.id AND e.type = 'IS_SUBGOAL_OF'
+)
+SELECT id FROM a WHERE d > 0 ORDER BY d
+"""
+
+_SUBTREE = """
+WITH RECURSIVE t(id, depth, parent) AS (
+    SELECT ?1, 0, NULL
+    UNION ALL
+    SELECT e.source, t.depth + 1, t.id
+    FROM t JOIN edges e ON e.target = t.id AND e.type = 'IS_SUBGOAL_OF'
+    WHERE ?2 IS NULL OR t.depth < ?2
+)
+SELECT t.depth, t.parent, i.data FROM t JOIN intents i ON i.id = t.id ORDER BY t.depth, t.id
+"""
+
+_DEPENDENCY_PAIRS = (
+    "SELECT source, target FROM edges WHERE type = 'DEPENDS_ON'"
+    " UNION ALL SELECT target, source FROM edges WHERE type = 'BLOCKS'"
+)
+
+
+def _json_list(items: builtins.list[str]) -> str:
+    import pydantic_core
+
+    return pydantic_core.to_json(items).decode()
+
+
+def _clamp(value: int | None, default: int) -> int:
+    """Bind a Python int as SQLite int64 (``None`` → ``default``)."""
+    if value is None:
+        return default
+    return max(min(value, 2**63 - 1), 0)
