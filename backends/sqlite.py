@@ -28,8 +28,10 @@ from intentgraph._base import (
     check_limit,
     check_unique_ids,
     dependency_pair,
+    gc_paused,
     next_version,
     orient,
+    with_version,
 )
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
@@ -99,9 +101,8 @@ def _row(intent: Intent, data: str) -> tuple[Any, ...]:
 
 def _serialize(value: Any) -> tuple[Intent, str]:
     """Check a new intent; return the copy to hand back and the JSON to store."""
-    intent = as_intent(value)
-    if intent.version == 0:
-        intent.__dict__["version"] = 1  # our own copy: skip re-validating the whole model
+    intent = as_intent(value, copy=False)  # the row is JSON: nothing is shared with it
+    intent = with_version(intent, intent.version or 1)
     return intent, intent.model_dump_json()
 
 
@@ -279,7 +280,12 @@ class SqliteStore(StoreBase):
     # --- intents ----------------------------------------------------------------------
 
     def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]:
-        pairs = [_serialize(i) for i in intents]
+        items = builtins.list(intents)
+        with gc_paused(len(items)):
+            return self._put_batch(items)
+
+    def _put_batch(self, items: builtins.list[Intent]) -> builtins.list[Intent]:
+        pairs = [_serialize(i) for i in items]
         stored = [p[0] for p in pairs]
         check_unique_ids(stored)
         try:

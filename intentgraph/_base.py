@@ -13,7 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Self
 
 from intentgraph import _graph
@@ -110,6 +110,19 @@ def _copy_json(value: Any) -> Any:
     return value
 
 
+def with_version(intent: Intent, version: int) -> Intent:
+    """Return a shallow copy of a valid intent with another ``version`` (no re-validation)."""
+    copy = Intent.__new__(Intent)
+    fields = intent.__dict__.copy()
+    fields["version"] = version
+    _set = object.__setattr__
+    _set(copy, "__dict__", fields)
+    _set(copy, "__pydantic_fields_set__", intent.__pydantic_fields_set__.copy())
+    _set(copy, "__pydantic_extra__", None)
+    _set(copy, "__pydantic_private__", None)
+    return copy
+
+
 def clone(intent: Intent) -> Intent:
     """Return an independent copy of a stored (already valid) intent.
 
@@ -130,41 +143,55 @@ def clone_edge(edge: Edge) -> Edge:
 
 
 _ID = re.compile(ID_PATTERN)
-_INT64 = range(-(2**63), 2**63)
+
+
+_MIN_INT64, _MAX_INT64 = -(2**63), 2**63 - 1
 
 
 def _plausible(intent: Intent) -> bool:
-    """Cheap re-check of the scalar fields (``model_construct`` skips validation)."""
+    """Cheap re-check of the scalar fields (``model_construct`` skips validation).
+
+    Exact types only: anything unusual (a str subclass, a non-UTC zone) goes through full
+    validation instead, which accepts or refuses it precisely.
+    """
     f = intent.__dict__
+    name, goal, request, session = f["name"], f["goal"], f["original_request"], f["session_id"]
+    priority, version, created, updated = (
+        f["priority"],
+        f["version"],
+        f["created_at"],
+        f["updated_at"],
+    )
     return (
-        isinstance(f["id"], str)
+        type(f["id"]) is str
         and _ID.match(f["id"]) is not None
-        and isinstance(f["name"], str)
-        and 0 < len(f["name"]) <= 500
-        and not f["name"].isspace()
-        and isinstance(f["goal"], str)
-        and len(f["goal"]) <= 100_000
-        and isinstance(f["status"], IntentStatus)
-        and type(f["priority"]) is int
-        and f["priority"] in _INT64
-        and type(f["version"]) is int
-        and f["version"] >= 0
-        and isinstance(f["original_request"], str | None)
-        and (
-            f["session_id"] is None
-            or (isinstance(f["session_id"], str) and len(f["session_id"]) <= 200)
-        )
-        and all(isinstance(f[k], dict) for k in ("constraints", "preferences", "metadata"))
-        and all(_aware(f[k]) for k in ("created_at", "updated_at"))
+        and type(name) is str
+        and 0 < len(name) <= 500
+        and not name.isspace()
+        and type(goal) is str
+        and len(goal) <= 100_000
+        and type(f["status"]) is IntentStatus
+        and type(priority) is int
+        and _MIN_INT64 <= priority <= _MAX_INT64
+        and type(version) is int
+        and version >= 0
+        and (request is None or type(request) is str)
+        and (session is None or (type(session) is str and len(session) <= 200))
+        and type(f["constraints"]) is dict
+        and type(f["preferences"]) is dict
+        and type(f["metadata"]) is dict
+        and type(created) is datetime
+        and created.tzinfo is UTC
+        and type(updated) is datetime
+        and updated.tzinfo is UTC
     )
 
 
-def _aware(value: Any) -> bool:
-    return isinstance(value, datetime) and value.utcoffset() == timedelta(0)
+def as_intent(value: Any, *, copy: bool = True) -> Intent:
+    """Accept an ``Intent`` or a mapping of its fields; return a valid intent.
 
-
-def as_intent(value: Any) -> Intent:
-    """Accept an ``Intent`` or a mapping of its fields; return a new, independent object.
+    With ``copy`` the result shares nothing with ``value``; without, a valid ``Intent`` is
+    returned as it is (for backends that only serialize it).
 
     An ``Intent`` was validated when built and on every assignment; only its JSON
     containers can have changed in place since (or everything, if it was made with
@@ -174,12 +201,15 @@ def as_intent(value: Any) -> Intent:
     if isinstance(value, Intent):
         if not _plausible(value):
             return Intent.model_validate(dict(value.__dict__))  # raises the precise error
+        fields = value.__dict__
         for name in JSON_FIELDS:
-            try:
-                check_json(getattr(value, name), name)
-            except ValueError as exc:
-                raise InvalidIntent("intent", [{"loc": (name,), "msg": str(exc)}]) from None
-        return clone(value)
+            if fields[name]:
+                try:
+                    check_json(fields[name], name)
+                except ValueError as exc:
+                    msg = str(exc)
+                    raise InvalidIntent("intent", [{"loc": (name,), "msg": msg}]) from None
+        return clone(value) if copy else value
     if isinstance(value, dict):
         return Intent.model_validate(value)
     raise InvalidIntent("intent", [{"loc": (), "msg": f"expected an Intent, got {type(value)}"}])

@@ -133,23 +133,35 @@ def check_json(value: Any, where: str = "value") -> None:
     JSON has no NaN or infinity (they would come back as null from a JSON-based store), and
     a container changed in place after validation may hold anything.
     """
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where}: {value!r} is not a finite number")
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{where}: key {key!r} is not a string")
-            check_json(item, f"{where}.{key}")
-        return
-    if isinstance(value, list):
-        for n, item in enumerate(value):
-            check_json(item, f"{where}[{n}]")
-        return
-    raise ValueError(f"{where}: {type(value).__name__} is not a JSON value")
+    stack = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is dict:
+            for key, sub in item.items():
+                if type(key) is not str:
+                    raise ValueError(f"{path}: key {key!r} is not a string")
+                sub_kind = type(sub)
+                if not (sub_kind is str or sub_kind is int or sub_kind is bool or sub is None):
+                    stack.append((sub, f"{path}.{key}"))
+        elif kind is list:
+            stack.extend((sub, f"{path}[{n}]") for n, sub in enumerate(item))
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(f"{path}: {item!r} is not a finite number")
+        elif isinstance(item, str | int | dict | list):  # subclasses: rare, check slowly
+            _check_subclass(item, path)
+        else:
+            raise ValueError(f"{path}: {kind.__name__} is not a JSON value")
+
+
+def _check_subclass(item: Any, path: str) -> None:
+    if isinstance(item, dict):
+        check_json(dict(item), path)
+    elif isinstance(item, list):
+        check_json(list(item), path)
 
 
 # --- models ---------------------------------------------------------------------------
