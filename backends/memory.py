@@ -27,7 +27,7 @@ from intentgraph._base import (
     dependency_pair,
     gc_paused,
     next_version,
-    orient,
+    pick_direction,
     ready_key,
 )
 from intentgraph.errors import (
@@ -280,16 +280,7 @@ class MemoryStore(StoreBase):
                 found = [e for m in self._out.values() for e in m.values()]
             else:
                 self._require(intent_id)
-                found = []
-                for edge in self._touching(intent_id):
-                    is_out = edge.source == intent_id or edge.type.symmetric
-                    is_in = edge.target == intent_id or edge.type.symmetric
-                    if (
-                        direction == "both"
-                        or (direction == "out" and is_out)
-                        or (direction == "in" and is_in)
-                    ):
-                        found.append(orient(edge, intent_id, direction))
+                found = pick_direction(self._touching(intent_id), intent_id, direction)
             if etype is not None:
                 found = [e for e in found if e.type is etype]
             found.sort(key=lambda e: e.key)

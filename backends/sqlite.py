@@ -30,7 +30,7 @@ from intentgraph._base import (
     dependency_pair,
     gc_paused,
     next_version,
-    orient,
+    pick_direction,
     with_version,
 )
 from intentgraph.backends import _sqlite_graph as g
@@ -481,18 +481,7 @@ class SqliteStore(StoreBase):
                 f"SELECT data FROM edges WHERE target = ?1{type_sql}",
                 (intent_id,) if etype is None else (intent_id, etype.value),
             ).fetchall()
-        found = []
-        for edge in (edge_from_json(r[0]) for r in rows):
-            is_out = edge.source == intent_id or edge.type.symmetric
-            is_in = edge.target == intent_id or edge.type.symmetric
-            if (
-                direction == "both"
-                or (direction == "out" and is_out)
-                or (direction == "in" and is_in)
-            ):
-                found.append(orient(edge, intent_id, direction))
-        found.sort(key=lambda e: e.key)
-        return found
+        return pick_direction((edge_from_json(r[0]) for r in rows), intent_id, direction)
 
     # --- graph helpers ----------------------------------------------------------------
 

@@ -254,6 +254,20 @@ def orient(edge: Edge, intent_id: str, direction: Direction) -> Edge:
     return edge.model_copy(update={"source": edge.target, "target": edge.source})
 
 
+def pick_direction(
+    touching: Iterable[Edge], intent_id: str, direction: Direction
+) -> builtins.list[Edge]:
+    """Keep the edges touching an intent that go ``direction``, oriented and sorted."""
+    found = []
+    for edge in touching:
+        is_out = edge.source == intent_id or edge.type.symmetric
+        is_in = edge.target == intent_id or edge.type.symmetric
+        if direction == "both" or (is_out if direction == "out" else is_in):
+            found.append(orient(edge, intent_id, direction))
+    found.sort(key=lambda e: e.key)
+    return found
+
+
 def next_version(stored: Intent, new: Intent, expected_version: int | None) -> Intent:
     """Check an update against the stored intent and return what to store."""
     if expected_version is not None and expected_version != stored.version:
