@@ -114,6 +114,10 @@ class _Clash(Exception):
         self.error = error
 
 
+MIN_SQLITE = (3, 35, 0)
+"""Oldest SQLite library the queries run on (UPDATE ... FROM, multi-part recursive CTEs)."""
+
+
 class SqliteStore(StoreBase):
     """Intents and edges in one SQLite file."""
 
@@ -135,6 +139,12 @@ class SqliteStore(StoreBase):
             StorageError: the file stayed locked beyond ``busy_timeout_ms``.
         """
         self._path = os.fspath(path)
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            need = ".".join(map(str, MIN_SQLITE))
+            raise StoreUnavailable(
+                f"the SQLite library is {sqlite3.sqlite_version}; intentgraph needs {need} "
+                "or newer (UPDATE ... FROM, JSON functions)"
+            )
         super().__init__(url=url or f"sqlite:///{self._path}")
         self._read_only = read_only
         self._busy_timeout_ms = busy_timeout_ms

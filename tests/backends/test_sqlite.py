@@ -295,3 +295,13 @@ def test_sqlite_gives_the_same_answers_as_memory(db_path: Path, seed: int) -> No
         ):
             assert _dump(query(sqlite_store)) == _dump(query(memory))
     sqlite_store.close()
+
+
+def test_an_sqlite_library_older_than_needed_is_refused_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(ig.errors.StoreUnavailable, match=r"3\.31\.1.*3\.35\.0"):
+        ig.open_store(f"sqlite:///{tmp_path / 's.db'}")
+    assert not (tmp_path / "s.db").exists()
