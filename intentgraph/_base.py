@@ -518,24 +518,27 @@ class StoreBase(ABC):
         return _graph.elementary_cycles(self._dependency_map())
 
     def plan(self, root_id: str) -> builtins.list[Intent]:
-        nodes = {n.intent.id: n.intent for n in self.subtree(root_id)}
-        order_edges: builtins.list[tuple[str, str]] = []
-        for node_id in nodes:
-            for edge in self.edges(node_id, direction="out"):
-                if edge.type is EdgeType.IS_SUBGOAL_OF:
-                    order_edges.append((edge.source, edge.target))  # child before parent
-                pair = dependency_pair(edge)
-                if pair is not None:
-                    order_edges.append((pair[1], pair[0]))  # dependency before dependent
-            for edge in self.edges(node_id, type=EdgeType.BLOCKS, direction="in"):
-                order_edges.append((edge.source, edge.target))
+        tree = self.subtree(root_id)
+        nodes = {n.intent.id: n.intent for n in tree}
+        deps = self._dependency_map()
+        # Order over the subtree plus every intent its dependencies lead to, so that a
+        # path through an outside intent still orders the subtree's own intents.
+        reached = set(nodes)
+        stack = builtins.list(nodes)
+        while stack:
+            for dep in deps.get(stack.pop(), ()):
+                if dep not in reached:
+                    reached.add(dep)
+                    stack.append(dep)
+        order_edges = [(dep, n) for n in reached for dep in deps.get(n, ())]
+        order_edges += [(n.intent.id, n.parent_id) for n in tree if n.parent_id is not None]
+        outside = self.get_many(sorted(reached - nodes.keys()))
+        keys = {i.id: ready_key(i) for i in [*nodes.values(), *outside]}
         try:
-            order = _graph.topological_order(
-                {i: ready_key(intent) for i, intent in nodes.items()}, order_edges
-            )
+            order = _graph.topological_order(keys, order_edges)
         except _graph._Cycle as exc:
             raise CycleError(exc.cycle, "plan") from None
-        return [nodes[i] for i in order]
+        return [nodes[i] for i in order if i in nodes]
 
     def context(self, intent_id: str, *, hops: int = 2, max_nodes: int = 50) -> IntentContext:
         focus = self.get(intent_id)

@@ -120,7 +120,10 @@ def utcnow() -> datetime:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01 at +05:00 has no UTC equivalent
+        raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
 
 
 JSON_FIELDS = ("constraints", "preferences", "metadata", "success_criteria")

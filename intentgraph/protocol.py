@@ -325,8 +325,9 @@ class IntentStorage(Protocol):
     def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
         """Replace a stored intent's fields; return the stored copy.
 
-        ``created_at`` is kept from the stored intent, ``updated_at`` set to now and
-        ``version`` to the stored version plus one.
+        ``created_at`` is kept from the stored intent, ``updated_at`` set to now (or kept,
+        if the stored one is later: it never moves backwards) and ``version`` to the stored
+        version plus one.
 
         Raises:
             IntentNotFound: no intent with ``intent.id``.
@@ -485,8 +486,9 @@ class IntentStorage(Protocol):
     def plan(self, root_id: str) -> builtins.list[Intent]:
         """Return the subtree of ``root_id`` in an order that can be executed.
 
-        Dependencies come before their dependents and subgoals before their parent; ties go
-        to higher priority, then earlier ``created_at``, then id.
+        Dependencies come before their dependents, also through intents outside the
+        subtree (``a`` needs ``x`` which needs ``c``: ``c`` comes before ``a``), and subgoals
+        before their parent; ties go to higher priority, then earlier ``created_at``, then id.
 
         Raises:
             CycleError: the subtree's dependencies form a cycle.
