@@ -239,6 +239,7 @@ class Intent(_Model):
         default=0,
         ge=-(2**63),
         le=2**63 - 1,
+        strict=True,  # True is not a priority; neither is "2"
         description="Higher runs first among ready intents.",
     )
     constraints: dict[str, JsonValue] = Field(

@@ -111,3 +111,9 @@ def test_health_of_a_closed_store_says_so_without_raising(one: StoreBase) -> Non
     health = one.health()
     assert not health.ok
     assert "closed" in (health.reason or "")
+
+
+@pytest.mark.parametrize("value", [True, "2", 1.5])
+def test_a_priority_must_be_a_real_integer(value: object) -> None:
+    with pytest.raises(ig.errors.InvalidIntent, match="priority"):
+        ig.Intent(name="x", priority=value)
