@@ -78,3 +78,31 @@ def test_every_acknowledged_write_survives_sigkill(backend: str, tmp_path: Path)
                 else:
                     assert store.get(ack[2]).status == ack[3], f"round {round_no}: lost {ack}"
             assert store.health().ok
+
+
+@pytest.mark.parametrize("backend", PERSISTENT)
+def test_a_transaction_cut_by_sigkill_lands_whole_or_not_at_all(
+    backend: str, tmp_path: Path
+) -> None:
+    rng = random.Random(f"txn-{backend}")
+    for round_no in range(KILLS // 2):
+        (tmp_path / f"t{round_no}").mkdir()
+        url = url_for(backend, tmp_path / f"t{round_no}")
+        proc = subprocess.Popen(
+            [sys.executable, str(WRITER), url, "transactions", "100000"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("ack")
+        time.sleep(rng.uniform(0.0, 0.2))
+        os.kill(proc.pid, signal.SIGKILL)
+        rest, _ = proc.communicate()
+        acked = 1 + sum(1 for line in rest.splitlines() if line.startswith("ack "))
+        with ig.open_store(url) as store:
+            firsts = {i.id[1:] for i in store.list(text="first half")}
+            seconds = {i.id[1:] for i in store.list(text="second half")}
+            assert firsts == seconds, f"round {round_no}: a transaction landed in part"
+            assert len(firsts) >= acked, f"round {round_no}: lost an acknowledged transaction"
+            assert len(store.edges()) == len(firsts)

@@ -1,7 +1,8 @@
 """A worker run as a subprocess by the durability tests.
 
 ``python writer.py URL write N``  puts N intents (and edges, status changes), printing
-``ack <what>`` after each call returned; ``python writer.py URL dump`` prints the store.
+``ack <what>`` after each call returned; ``transactions N`` writes N transactions of two
+intents and an edge; ``python writer.py URL dump`` prints the store.
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ def write(url: str, count: int) -> None:
             previous = intent.id
 
 
+def write_transactions(url: str, count: int) -> None:
+    """Each round is one transaction of two intents and an edge: all of it lands or none."""
+    with ig.open_store(url) as store:
+        for n in range(count):
+            with store.transaction():
+                a = store.put(ig.Intent(id=f"a{n:06d}", name="first half"))
+                b = store.put(ig.Intent(id=f"b{n:06d}", name="second half"))
+                store.add_edge(b.id, a.id, ig.EdgeType.DEPENDS_ON)
+            print(f"ack txn {n}", flush=True)
+
+
 def dump(url: str) -> None:
     with ig.open_store(url) as store:
         out = {
@@ -40,5 +52,7 @@ if __name__ == "__main__":
     target, command = sys.argv[1], sys.argv[2]
     if command == "write":
         write(target, int(sys.argv[3]))
+    elif command == "transactions":
+        write_transactions(target, int(sys.argv[3]))
     else:
         dump(target)
