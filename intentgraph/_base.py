@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from intentgraph import _graph
 from intentgraph.errors import (
@@ -47,6 +47,7 @@ from intentgraph.protocol import (
     Health,
     IntentContext,
     IntentFilter,
+    IntentStorage,
     TreeNode,
 )
 
@@ -662,3 +663,9 @@ def iter_chunks(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]
             chunk = []
     if chunk:
         yield chunk
+
+
+if TYPE_CHECKING:  # mypy proves every backend built on StoreBase meets the protocol
+
+    def _meets_protocol(store: StoreBase) -> IntentStorage:
+        return store
