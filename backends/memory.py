@@ -76,6 +76,10 @@ class MemoryStore(StoreBase):
     def close(self) -> None:
         self._closed = True
 
+    def compact(self) -> None:
+        """Nothing to give back in memory; present so every store has ``compact()``."""
+        self._check_open()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self._check_open()

@@ -215,6 +215,24 @@ class SqliteStore(StoreBase):
                 self._closed = True
                 self._conn.close()
 
+    def compact(self) -> None:
+        """Give space back: checkpoint the write-ahead log into the file and vacuum it.
+
+        Raises:
+            StorageError: called inside a transaction, or the file is busy.
+        """
+        self._check_open()
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        with self._lock:
+            if self._depth:
+                raise StorageError("compact() cannot run inside a transaction")
+            try:
+                self._conn.execute("VACUUM")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self._path) from exc
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self._check_open()

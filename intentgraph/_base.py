@@ -358,6 +358,9 @@ class StoreBase(ABC):
     def close(self) -> None: ...
 
     @abstractmethod
+    def compact(self) -> None: ...
+
+    @abstractmethod
     def transaction(self) -> AbstractContextManager[None]: ...
 
     # --- primitives each backend provides ---------------------------------------------

@@ -522,6 +522,16 @@ class IntentStorage(Protocol):
         """
         ...
 
+    def compact(self) -> None:
+        """Give disk space back: fold the JSON journal into its document, checkpoint and
+        vacuum SQLite; nothing to do in memory.
+
+        Raises:
+            ReadOnlyStore: the store is open read-only.
+            StorageError: the store cannot be rewritten now.
+        """
+        ...
+
     def close(self) -> None:
         """Release the store; idempotent."""
         ...

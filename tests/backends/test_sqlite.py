@@ -305,3 +305,17 @@ def test_an_sqlite_library_older_than_needed_is_refused_clearly(
     with pytest.raises(ig.errors.StoreUnavailable, match=r"3\.31\.1.*3\.35\.0"):
         ig.open_store(f"sqlite:///{tmp_path / 's.db'}")
     assert not (tmp_path / "s.db").exists()
+
+
+def test_compact_gives_space_back_after_deletes(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with SqliteStore(path) as store:
+        store.put_many(Intent(id=f"i{n:05d}", name="x", goal="y" * 500) for n in range(3000))
+        for n in range(3000):
+            store.delete(f"i{n:05d}")
+        before = path.stat().st_size + (tmp_path / "s.db-wal").stat().st_size
+        store.compact()
+        after = path.stat().st_size + (tmp_path / "s.db-wal").stat().st_size
+        assert after < before / 4
+        with store.transaction(), pytest.raises(ig.errors.StorageError, match="inside"):
+            store.compact()

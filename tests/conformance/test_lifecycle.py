@@ -250,3 +250,14 @@ def test_a_password_never_shows_in_fallback_errors_logs_or_health(tmp_path, capl
             assert SECRET not in opened.health().model_dump_json()
             assert SECRET not in repr(opened)
     assert SECRET not in caplog.text
+
+
+def test_compact_keeps_every_intent_and_edge(store, store_url, backend):
+    for n in range(30):
+        store.put(ig.Intent(id=f"c{n:02d}", name="x", goal="y" * 200))
+    store.add_edge("c01", "c00", ig.EdgeType.DEPENDS_ON)
+    for n in range(2, 30):
+        store.delete(f"c{n:02d}")
+    store.compact()
+    assert [i.id for i in store.list()] == ["c00", "c01"]
+    assert [(e.source, e.target) for e in store.edges()] == [("c01", "c00")]
