@@ -53,12 +53,3 @@ def reopen(store: StoreBase, url: str) -> StoreBase:
     """Close ``store`` and open the same URL again."""
     store.close()
     return ig.open_store(url)
-
-
-def known_gap(request: Any, backend: str, backends: tuple[str, ...], reason: str) -> None:
-    """Mark the running test as a strict xfail on ``backends`` only: a known discrepancy
-    with the documented contract, so a backend that honours the contract still passes."""
-    import pytest
-
-    if backend in backends:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))

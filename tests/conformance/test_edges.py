@@ -270,18 +270,12 @@ def test_deleting_an_intent_removes_its_edges_from_its_neighbours(web):
     assert web.edges("r") == []
 
 
-BAD_TYPE_REASON = (
-    "MemoryStore.remove_edge() and .edges() pass the type to EdgeType(...) unchecked, so an "
-    "unknown type raises a bare ValueError, not an IntentGraphError as errors.py promises"
-)
-
-
-def test_remove_edge_of_an_unknown_type_raises_an_intentgraph_error(web, backend, request):
+def test_remove_edge_of_an_unknown_type_raises_an_intentgraph_error(web):
     with pytest.raises(errors.IntentGraphError):
         web.remove_edge("a", "b", "LIKES")
 
 
-def test_edges_of_an_unknown_type_raises_an_intentgraph_error(web, backend, request):
+def test_edges_of_an_unknown_type_raises_an_intentgraph_error(web):
     with pytest.raises(errors.IntentGraphError):
         web.edges("a", type="LIKES")
 

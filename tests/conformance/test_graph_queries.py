@@ -606,14 +606,8 @@ def test_claim_of_a_forbidden_transition_raises_invalid_transition(store):
     assert store.get("job").version == 1
 
 
-BAD_CLAIM_REASON = (
-    "StoreBase.claim() (used by memory) passes statuses to IntentStatus(...) unchecked, so "
-    "an unknown status raises a bare ValueError, not an IntentGraphError as errors.py promises"
-)
-
-
 @pytest.mark.parametrize("options", [{"expected_status": "bogus"}, {"status": "bogus"}])
-def test_claim_with_an_unknown_status_raises_an_intentgraph_error(store, options, backend, request):
+def test_claim_with_an_unknown_status_raises_an_intentgraph_error(store, options):
     put(store, "job")
     with pytest.raises(errors.IntentGraphError):
         store.claim("job", **options)

@@ -340,14 +340,7 @@ def test_update_follows_the_transition_table(store, current, requested):
         assert snapshot(store) == before
 
 
-BAD_STATUS_REASON = (
-    "StoreBase.set_status() (used by memory) passes the status to IntentStatus(...) "
-    "unchecked, so an unknown status raises a bare ValueError, not an IntentGraphError "
-    "as errors.py promises"
-)
-
-
-def test_set_status_to_an_unknown_status_raises_an_intentgraph_error(store, backend, request):
+def test_set_status_to_an_unknown_status_raises_an_intentgraph_error(store):
     put(store, "a")
     before = snapshot(store)
     with pytest.raises(errors.IntentGraphError):
