@@ -21,11 +21,9 @@ from intentgraph._base import (
     canonical_edge,
     check_direction,
     check_limit,
-    check_unique_ids,
     clone,
     clone_edge,
     dependency_pair,
-    gc_paused,
     next_version,
     pick_direction,
     ready_key,
@@ -160,23 +158,12 @@ class MemoryStore(StoreBase):
 
     # --- intents ----------------------------------------------------------------------
 
-    def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]:
-        items = builtins.list(intents)
-        with gc_paused(len(items)):
-            return self._put_batch([as_intent(i) for i in items])
-
-    def _put_batch(self, batch: builtins.list[Intent]) -> builtins.list[Intent]:
-        check_unique_ids(batch)
-        stored = []
+    def _insert_many(self, batch: builtins.list[Intent]) -> None:
         with self._write():
             for intent in batch:
                 if intent.id in self._intents:
                     raise IntentExists(intent.id)
-                if intent.version == 0:
-                    intent = intent.model_copy(update={"version": 1})
-                self._set_intent(intent)
-                stored.append(clone(intent))
-        return stored
+                self._set_intent(clone(intent))
 
     def find(self, intent_id: str) -> Intent | None:
         self._check_open()

@@ -26,12 +26,9 @@ from intentgraph._base import (
     canonical_edge,
     check_direction,
     check_limit,
-    check_unique_ids,
     dependency_pair,
-    gc_paused,
     next_version,
     pick_direction,
-    with_version,
 )
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
@@ -57,7 +54,7 @@ from intentgraph.errors import (
     StoreUnavailable,
 )
 from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
-from intentgraph.protocol import BlockedIntent, Direction, IntentFilter, TreeNode
+from intentgraph.protocol import BlockedIntent, Direction, IntentFilter, TreeNode, search_text
 
 __all__ = ["SqliteStore"]
 
@@ -94,16 +91,9 @@ def _row(intent: Intent, data: str) -> tuple[Any, ...]:
         intent.session_id,
         to_us(intent.created_at),
         to_us(intent.updated_at),
-        (intent.name + "\n" + intent.goal).casefold(),
+        search_text(intent),  # text search reads this column: one definition of it
         data,
     )
-
-
-def _serialize(value: Any) -> tuple[Intent, str]:
-    """Check a new intent; return the copy to hand back and the JSON to store."""
-    intent = as_intent(value, copy=False)  # the row is JSON: nothing is shared with it
-    intent = with_version(intent, intent.version or 1)
-    return intent, intent.model_dump_json()
 
 
 class _Clash(Exception):
@@ -307,19 +297,12 @@ class SqliteStore(StoreBase):
 
     # --- intents ----------------------------------------------------------------------
 
-    def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]:
-        items = builtins.list(intents)
-        with gc_paused(len(items)):
-            return self._put_batch(items)
-
-    def _put_batch(self, items: builtins.list[Intent]) -> builtins.list[Intent]:
-        pairs = [_serialize(i) for i in items]
-        stored = [p[0] for p in pairs]
-        check_unique_ids(stored)
+    def _insert_many(self, batch: builtins.list[Intent]) -> None:
+        rows = [_row(i, i.model_dump_json()) for i in batch]
         try:
             with self._write() as db:
                 try:
-                    db.executemany(_INSERT_INTENT, [_row(i, d) for i, d in pairs])
+                    db.executemany(_INSERT_INTENT, rows)
                 except sqlite3.IntegrityError as exc:
                     raise _Clash(exc) from exc
         except _Clash as clash:
@@ -330,14 +313,13 @@ class SqliteStore(StoreBase):
                     r[0]
                     for r in db.execute(
                         "SELECT id FROM intents WHERE id IN (SELECT value FROM json_each(?))",
-                        (_json_list([i.id for i in stored]),),
+                        (_json_list([i.id for i in batch]),),
                     )
                 }
-            first = next((i.id for i in stored if i.id in present), None)
+            first = next((i.id for i in batch if i.id in present), None)
             if first is None:
                 raise _translate(clash.error, self._path) from clash.error
             raise IntentExists(first) from clash.error
-        return stored
 
     def find(self, intent_id: str) -> Intent | None:
         with self._db() as db:

@@ -14,12 +14,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from intentgraph import _graph
 from intentgraph.errors import (
     ClaimConflict,
     CycleError,
+    IntentExists,
     IntentNotFound,
     InvalidFilter,
     InvalidIntent,
@@ -60,26 +61,26 @@ def ready_key(intent: Intent) -> tuple[int, Any, str]:
     return (-intent.priority, intent.created_at, intent.id)
 
 
+_E = TypeVar("_E", IntentStatus, EdgeType)
+
+
+def _member(kind: type[_E], value: Any, label: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(m.value for m in kind)
+        msg = f"unknown {label} {value!r}; one of {known}"
+        raise InvalidIntent(label, [{"loc": (), "msg": msg}]) from None
+
+
 def as_status(value: Any) -> IntentStatus:
     """Coerce a status name; raise ``InvalidIntent`` for an unknown one."""
-    try:
-        return IntentStatus(value)
-    except ValueError:
-        known = ", ".join(s.value for s in IntentStatus)
-        raise InvalidIntent(
-            "status", [{"loc": (), "msg": f"unknown status {value!r}; one of {known}"}]
-        ) from None
+    return _member(IntentStatus, value, "status")
 
 
 def as_edge_type(value: Any) -> EdgeType:
     """Coerce an edge type name; raise ``InvalidIntent`` for an unknown one."""
-    try:
-        return EdgeType(value)
-    except ValueError:
-        known = ", ".join(t.value for t in EdgeType)
-        raise InvalidIntent(
-            "edge type", [{"loc": (), "msg": f"unknown edge type {value!r}; one of {known}"}]
-        ) from None
+    return _member(EdgeType, value, "edge type")
 
 
 def check_direction(direction: Any) -> None:
@@ -188,16 +189,14 @@ def _plausible(intent: Intent) -> bool:
     )
 
 
-def as_intent(value: Any, *, copy: bool = True) -> Intent:
+def as_intent(value: Any) -> Intent:
     """Accept an ``Intent`` or a mapping of its fields; return a valid intent.
 
-    With ``copy`` the result shares nothing with ``value``; without, a valid ``Intent`` is
-    returned as it is (for backends that only serialize it).
-
-    An ``Intent`` was validated when built and on every assignment; only its JSON
-    containers can have changed in place since (or everything, if it was made with
-    ``model_construct``), so a cheap re-check runs first and full validation only when it
-    fails: a third of the cost of validating every intent.
+    A valid ``Intent`` comes back as it is: callers copy what they keep. It was validated
+    when built and on every assignment; only its JSON containers can have changed in place
+    since (or everything, if it was made with ``model_construct``), so a cheap re-check
+    runs first and full validation only when it fails: a third of the cost of validating
+    every intent.
     """
     if isinstance(value, Intent):
         if not _plausible(value):
@@ -210,23 +209,20 @@ def as_intent(value: Any, *, copy: bool = True) -> Intent:
                 except ValueError as exc:
                     msg = str(exc)
                     raise InvalidIntent("intent", [{"loc": (name,), "msg": msg}]) from None
-        return clone(value) if copy else value
+        return value
     if isinstance(value, dict):
         return Intent.model_validate(value)
     raise InvalidIntent("intent", [{"loc": (), "msg": f"expected an Intent, got {type(value)}"}])
 
 
-def make_edge(
-    source: str,
-    target: str,
-    type: EdgeType | str,
-    *,
-    weight: float | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> Edge:
-    """Validate an edge's fields; a symmetric edge is put in canonical (sorted) order."""
-    edge = Edge(source=source, target=target, type=type, weight=weight, metadata=metadata or {})
-    return canonical_edge(edge)
+def new_intent(value: Any) -> Intent:
+    """Check an intent about to be stored for the first time; version 0 becomes 1.
+
+    The result is a shallow copy: it may share JSON containers with ``value``, so a backend
+    that keeps the object itself must ``clone`` it.
+    """
+    intent = as_intent(value)
+    return with_version(intent, intent.version or 1)
 
 
 def canonical_edge(edge: Edge | dict[str, Any]) -> Edge:
@@ -366,7 +362,12 @@ class StoreBase(ABC):
     # --- primitives each backend provides ---------------------------------------------
 
     @abstractmethod
-    def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]: ...
+    def _insert_many(self, batch: builtins.list[Intent]) -> None:
+        """Store checked new intents with distinct ids in one transaction.
+
+        Raises:
+            IntentExists: an id is already stored (and nothing was written).
+        """
 
     @abstractmethod
     def find(self, intent_id: str) -> Intent | None: ...
@@ -428,6 +429,14 @@ class StoreBase(ABC):
 
     def put(self, intent: Intent) -> Intent:
         return self.put_many([intent])[0]
+
+    def put_many(self, intents: Iterable[Intent]) -> builtins.list[Intent]:
+        items = builtins.list(intents)
+        with gc_paused(len(items)):
+            batch = [new_intent(i) for i in items]
+            check_unique_ids(batch)
+            self._insert_many(batch)
+        return batch
 
     def get(self, intent_id: str) -> Intent:
         found = self.find(intent_id)
@@ -630,8 +639,6 @@ class StoreBase(ABC):
 
 def check_unique_ids(intents: Sequence[Intent]) -> None:
     """Raise ``IntentExists`` when an id repeats within one batch."""
-    from intentgraph.errors import IntentExists
-
     seen: set[str] = set()
     for intent in intents:
         if intent.id in seen:
@@ -654,18 +661,6 @@ def gc_paused(size: int = 1_000_000) -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def iter_chunks(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
-    """Yield lists of at most ``size`` items."""
-    chunk: builtins.list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 if TYPE_CHECKING:  # mypy proves every backend built on StoreBase meets the protocol
