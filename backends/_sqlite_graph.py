@@ -11,9 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-import pydantic_core
-
 from intentgraph._base import HOLDING_STATUSES
+from intentgraph.backends._sqlite_query import json_list
 from intentgraph.models import ACTIONABLE_STATUSES, IntentStatus
 
 __all__ = [
@@ -116,7 +115,7 @@ def refresh_unmet(db: sqlite3.Connection, intent_ids: Iterable[str]) -> None:
     """Recompute ``unmet`` for these intents."""
     ids = list(dict.fromkeys(intent_ids))
     if ids:
-        db.execute(_REFRESH_UNMET, (pydantic_core.to_json(ids).decode(),))
+        db.execute(_REFRESH_UNMET, (json_list(ids),))
 
 
 def refresh_held(db: sqlite3.Connection, intent_id: str) -> None:
@@ -137,7 +136,7 @@ def reach(db: sqlite3.Connection, start: str, kind: str, transitive: bool) -> di
     while layer and (transitive or depth < 1):
         depth += 1
         nxt: list[str] = []
-        for _, node in db.execute(sql, (pydantic_core.to_json(layer).decode(),)):
+        for _, node in db.execute(sql, (json_list(layer),)):
             if node not in dist:
                 dist[node] = depth
                 nxt.append(node)

@@ -23,6 +23,13 @@ _EDGE_FIELDS = frozenset(Edge.model_fields)
 _STATUSES = {s.value: s for s in IntentStatus}
 _EDGE_TYPES = {t.value: t for t in EdgeType}
 _from_json = pydantic_core.from_json
+
+
+def json_list(items: list[str]) -> str:
+    """Bind a list of ids as one JSON array parameter (read back with ``json_each``)."""
+    return pydantic_core.to_json(items).decode()
+
+
 _fromiso = datetime.fromisoformat
 _new = object.__new__
 _set = object.__setattr__
@@ -121,7 +128,7 @@ class FilterSQL:
                 self.where[-1] = "0"
         if flt.ids is not None:
             self.where.append("id IN (SELECT value FROM json_each(?))")
-            self.params.append(pydantic_core.to_json(list(flt.ids)).decode())
+            self.params.append(json_list(list(flt.ids)))
         if flt.session_id is not None:
             self.where.append("session_id = ?")
             self.params.append(flt.session_id)

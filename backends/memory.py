@@ -300,6 +300,13 @@ class MemoryStore(StoreBase):
         parent = self._parent_id(intent_id)
         return [] if parent is None else [parent]
 
+    def _ancestor_ids(self, intent_id: str) -> Iterator[str]:
+        """Yield the parent, its parent, and so on up to the root."""
+        parent = self._parent_id(intent_id)
+        while parent is not None:
+            yield parent
+            parent = self._parent_id(parent)
+
     def _child_ids(self, intent_id: str) -> builtins.list[str]:
         return [s for s, t in self._in.get(intent_id, {}) if t is EdgeType.IS_SUBGOAL_OF]
 
@@ -354,12 +361,7 @@ class MemoryStore(StoreBase):
         self._check_open()
         with self._lock:
             self._require(intent_id)
-            chain = []
-            parent = self._parent_id(intent_id)
-            while parent is not None:
-                chain.append(parent)
-                parent = self._parent_id(parent)
-            return self._copies(chain)
+            return self._copies(self._ancestor_ids(intent_id))
 
     def dependencies(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
         return self._reach(intent_id, self._dependency_ids, transitive)
@@ -388,12 +390,9 @@ class MemoryStore(StoreBase):
         for dep in self._dependency_ids(intent.id):
             if self._intents[dep].status is not IntentStatus.COMPLETED:
                 return False
-        parent = self._parent_id(intent.id)
-        while parent is not None:
-            if self._intents[parent].status in HOLDING_STATUSES:
-                return False
-            parent = self._parent_id(parent)
-        return True
+        return all(
+            self._intents[a].status not in HOLDING_STATUSES for a in self._ancestor_ids(intent.id)
+        )
 
     @classmethod
     def from_url(cls, url: Any) -> MemoryStore:

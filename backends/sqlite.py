@@ -35,6 +35,7 @@ from intentgraph.backends._sqlite_query import (
     FilterSQL,
     edge_from_json,
     intent_from_json,
+    json_list,
     to_us,
 )
 from intentgraph.backends._sqlite_schema import SCHEMA_VERSION, migrate, user_version
@@ -313,7 +314,7 @@ class SqliteStore(StoreBase):
                     r[0]
                     for r in db.execute(
                         "SELECT id FROM intents WHERE id IN (SELECT value FROM json_each(?))",
-                        (_json_list([i.id for i in batch]),),
+                        (json_list([i.id for i in batch]),),
                     )
                 }
             first = next((i.id for i in batch if i.id in present), None)
@@ -538,7 +539,7 @@ class SqliteStore(StoreBase):
         rows = dict(
             db.execute(
                 "SELECT id, data FROM intents WHERE id IN (SELECT value FROM json_each(?))",
-                (_json_list(ids),),
+                (json_list(ids),),
             ).fetchall()
         )
         return [intent_from_json(rows[i]) for i in ids]
@@ -646,12 +647,6 @@ _DEPENDENCY_PAIRS = (
     "SELECT source, target FROM edges WHERE type = 'DEPENDS_ON'"
     " UNION ALL SELECT target, source FROM edges WHERE type = 'BLOCKS'"
 )
-
-
-def _json_list(items: builtins.list[str]) -> str:
-    import pydantic_core
-
-    return pydantic_core.to_json(items).decode()
 
 
 def _clamp(value: int | None, default: int) -> int:
