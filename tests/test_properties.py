@@ -58,6 +58,16 @@ def try_add(store: StoreBase, src: str, dst: str, etype: EdgeType) -> bool:
     return True
 
 
+def seeded_with_edges(
+    store: StoreBase, n: int, picks: list[tuple[int, int, EdgeType]]
+) -> list[str]:
+    """Seed ``n`` intents and try every picked edge between them; return the ids."""
+    ids = seeded(store, n)
+    for a, b, etype in picks:
+        try_add(store, ids[a % n], ids[b % n], etype)
+    return ids
+
+
 def before_after_pairs(store: StoreBase) -> set[tuple[str, str]]:
     """(first, later) pairs ``plan`` must respect: dependency first, subgoal before parent."""
     pairs = set()
@@ -122,9 +132,7 @@ def test_plan_raises_cycle_error_only_for_a_real_cycle(
     kind: str, n: int, picks: list[tuple[int, int, EdgeType]]
 ) -> None:
     with fresh_store(kind) as store:
-        ids = seeded(store, n)
-        for a, b, etype in picks:
-            try_add(store, ids[a % n], ids[b % n], etype)
+        ids = seeded_with_edges(store, n, picks)
         pairs = before_after_pairs(store)
         for root in ids:
             try:
@@ -199,9 +207,7 @@ def test_transitive_dependents_and_dependencies_match_closures_of_edges(
     kind: str, n: int, picks: list[tuple[int, int, EdgeType]]
 ) -> None:
     with fresh_store(kind) as store:
-        ids = seeded(store, n)
-        for a, b, etype in picks:
-            try_add(store, ids[a % n], ids[b % n], etype)
+        ids = seeded_with_edges(store, n, picks)
         needs: dict[str, set[str]] = {}
         needed_by: dict[str, set[str]] = {}
         for e in store.edges():
