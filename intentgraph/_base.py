@@ -452,10 +452,15 @@ class StoreBase(ABC):
             raise InvalidFilter("get_many takes an iterable of ids, not one string")
         wanted = builtins.list(intent_ids)
         found = {i.id: i for i in self._select(IntentFilter(ids=tuple(set(wanted))))}
+        result = []
+        seen: set[str] = set()
         for intent_id in wanted:
             if intent_id not in found:
                 raise IntentNotFound(intent_id)
-        return [clone(found[i]) for i in wanted]
+            # _select already returned copies; only a repeated id needs another one
+            result.append(clone(found[intent_id]) if intent_id in seen else found[intent_id])
+            seen.add(intent_id)
+        return result
 
     def list(self, filter: IntentFilter | None = None, **criteria: Any) -> builtins.list[Intent]:
         self._check_open()
