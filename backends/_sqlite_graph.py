@@ -17,6 +17,8 @@ from intentgraph.models import ACTIONABLE_STATUSES, IntentStatus
 
 __all__ = [
     "READY_SQL",
+    "count_dependency",
+    "count_dependency_of_dependents",
     "dependency_ids",
     "dependent_ids",
     "reach",
@@ -78,7 +80,7 @@ WITH RECURSIVE t(id, h) AS (
         SELECT p.held OR p.status IN {_HOLD}
         FROM edges e JOIN intents p ON p.id = e.target
         WHERE e.source = ?1 AND e.type = 'IS_SUBGOAL_OF'), 0)
-    UNION ALL
+    UNION  -- not UNION ALL: ends even on a cycle in a damaged file
     SELECT e.source, t.h OR p.status IN {_HOLD}
     FROM t JOIN intents p ON p.id = t.id
     JOIN edges e ON e.target = t.id AND e.type = 'IS_SUBGOAL_OF'
@@ -109,6 +111,41 @@ def dependent_ids(db: sqlite3.Connection, intent_id: str) -> list[str]:
 def depends_transitively(db: sqlite3.Connection, dependent: str, dependency: str) -> bool:
     """Return True when ``dependent`` already (transitively) depends on ``dependency``."""
     return db.execute(_REACHES, (dependent, dependency)).fetchone() is not None
+
+
+# Add ?3 to the ``unmet`` of ?1 for its blocking edge to ?2, unless ?2 is completed.
+_COUNT_DEPENDENCY = f"""
+UPDATE intents SET unmet = unmet + ?3
+WHERE id = ?1 AND (SELECT status FROM intents WHERE id = ?2) != {_DONE}
+"""
+
+# Add ?2 to the ``unmet`` of every dependent of ?1, once per blocking edge to ?1.
+_COUNT_DEPENDENTS = """
+UPDATE intents SET unmet = unmet + ?2 * c.n
+FROM (SELECT dependent, count(*) AS n FROM (
+        SELECT source AS dependent FROM edges WHERE target = ?1 AND type = 'DEPENDS_ON'
+        UNION ALL
+        SELECT target FROM edges WHERE source = ?1 AND type = 'BLOCKS')
+      GROUP BY dependent) AS c
+WHERE intents.id = c.dependent
+"""
+
+
+def count_dependency(db: sqlite3.Connection, dependent: str, dependency: str, delta: int) -> None:
+    """Account for one blocking edge added (+1) or removed (-1): O(1), whatever the degrees."""
+    db.execute(_COUNT_DEPENDENCY, (dependent, dependency, delta))
+
+
+def count_dependency_of_dependents(
+    db: sqlite3.Connection, intent_id: str, delta: int, *, unless_completed: bool = False
+) -> None:
+    """Account for ``intent_id`` becoming unfinished (+1) or finished (-1) for every intent
+    that waits on it: one statement over its dependents only."""
+    if unless_completed:
+        row = db.execute("SELECT status FROM intents WHERE id = ?", (intent_id,)).fetchone()
+        if row is None or row[0] == IntentStatus.COMPLETED.value:
+            return
+    db.execute(_COUNT_DEPENDENTS, (intent_id, delta))
 
 
 def refresh_unmet(db: sqlite3.Connection, intent_ids: Iterable[str]) -> None:

@@ -28,10 +28,13 @@ from typing import Any
 
 import pydantic
 
-from intentgraph._base import gc_paused
+from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph._transactions import Level, gc_paused
 from intentgraph.backends.memory import MemoryStore, RedoOp
 from intentgraph.errors import (
     InvalidIntent,
+    InvalidURL,
+    ReadOnlyStore,
     StorageError,
     StoreCorrupted,
     StoreLocked,
@@ -55,25 +58,28 @@ class JsonFileStore(MemoryStore):
     def __init__(
         self, path: str | os.PathLike[str], *, read_only: bool = False, url: str | None = None
     ) -> None:
-        self.path = Path(path).absolute()
+        # Everything follows the real file: through a symlink, a second writer would
+        # otherwise lock another lock file, and a fold would replace the link itself.
+        self.path = Path(os.path.realpath(Path(path).expanduser()))
         super().__init__(url=url or f"json:///{self.path}", read_only=read_only)
+        self.fork_safe = read_only  # a read-only store is a snapshot held in memory
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._lock_fd: int | None = None
         self._journal_fd: int | None = None
-        self._journal_size = 0
         self._doc_size = 0
         self._seq = 0
-        if not self.path.parent.is_dir():
-            raise StoreUnavailable(f"{self.path}: directory {self.path.parent} does not exist")
+        self._check_path()
+        created_lock = False
         try:
             if not read_only:
-                self._acquire_lock()
+                created_lock = self._acquire_lock()
             self._load()
             if not read_only:
+                self._remove_stale_temp_files()
                 self._open_journal()
         except BaseException:
-            self._release()
+            self._release(unlink_lock=created_lock)
             raise
 
     @classmethod
@@ -84,72 +90,117 @@ class JsonFileStore(MemoryStore):
         check_query(url, {"read_only"})
         return cls(url.file_path(), read_only=query_flag(url, "read_only"), url=url.redacted)
 
+    def _check_path(self) -> None:
+        if self.path.is_dir():
+            raise InvalidURL(f"{self.path} is a directory; name a file such as store.json in it")
+        if not self.path.parent.is_dir():
+            raise StoreUnavailable(f"{self.path}: directory {self.path.parent} does not exist")
+        with contextlib.suppress(FileNotFoundError):
+            links = self.path.stat().st_nlink
+            if links > 1:  # a fold replaces the file, which would split the links apart
+                raise StorageError(f"{self.path} has {links} hard links; give it only one")
+
     # --- locking ----------------------------------------------------------------------
 
-    def _acquire_lock(self) -> None:
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot open lock file {self.lock_path}: {exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = _read_holder(fd)
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise StoreLocked(str(self.path), holder) from exc
-            raise StoreUnavailable(f"cannot lock {self.lock_path}: {exc}") from exc
-        self._lock_fd = fd
+    def _acquire_lock(self) -> bool:
+        """Take the write lock; return True when this call created the lock file."""
+        new_file = os.O_RDWR | os.O_CREAT | os.O_EXCL
+        while True:
+            try:
+                try:
+                    fd = self._lock_fd = os.open(self.lock_path, new_file, 0o644)
+                    created = True
+                except FileExistsError:
+                    fd = self._lock_fd = os.open(self.lock_path, os.O_RDWR)
+                    created = False
+            except FileNotFoundError:
+                continue  # removed meanwhile by an opener that failed: make it anew
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot open lock file {self.lock_path}: {exc}") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = _read_holder(fd)
+                self._release()
+                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise StoreLocked(str(self.path), holder) from exc
+                raise StoreUnavailable(f"cannot lock {self.lock_path}: {exc}") from exc
+            # An opener that failed may have removed the file we locked: only a lock on the
+            # file the path names now excludes other writers.
+            if _same_file(fd, self.lock_path):
+                break
+            self._release()
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         info = f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, info, 0)
+        return created
 
-    def _release(self) -> None:
-        for attr in ("_journal_fd", "_lock_fd"):
-            fd = getattr(self, attr)
-            if fd is not None:
+    def _release(self, *, unlink_lock: bool = False) -> None:
+        fd = self._journal_fd
+        if fd is not None:
+            self._journal_fd = None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        fd = self._lock_fd
+        if fd is not None:
+            if unlink_lock:  # still locked: nobody else can be using this file
                 with contextlib.suppress(OSError):
-                    os.close(fd)  # closing the descriptor releases the flock
-                setattr(self, attr, None)
+                    self.lock_path.unlink()
+            self._lock_fd = None
+            with contextlib.suppress(OSError):
+                os.close(fd)  # closing the descriptor releases the flock
+
+    def _remove_stale_temp_files(self) -> None:
+        """Remove temporary documents left by writers that died mid-fold (we hold the lock)."""
+        prefix, suffix = f".{self.path.name}.", ".tmp"
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.path.parent):
+                middle = name[len(prefix) : -len(suffix)]
+                if name.startswith(prefix) and name.endswith(suffix) and middle.isdigit():
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.path.parent / name)
 
     # --- loading ----------------------------------------------------------------------
 
     def _load(self) -> None:
         # A read-only opener holds no lock, so the writer may fold (replace the document,
-        # then empty the journal) while it reads: if the document changed under it, the
-        # journal it read may be missing lines, so read both again.
+        # then empty the journal) while it reads. It keeps the document it read open, so that
+        # inode cannot be reused, and reads again if the path names another file by the end:
+        # whatever it saw then (a normal return or an error) may mix two states.
         for _ in range(READ_ATTEMPTS):
-            before = self._doc_identity()
-            self._load_once()
-            if not self._read_only or self._doc_identity() == before:
-                return
+            try:
+                doc = open(self.path, "rb")  # noqa: SIM115 - closed below, kept open on purpose
+            except FileNotFoundError:
+                if self._read_only:
+                    raise StoreUnavailable(f"{self.path} does not exist") from None
+                self._write_document()  # a new store exists as soon as it is opened
+                continue
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot read {self.path}: {exc}") from exc
+            with doc:
+                try:
+                    self._load_state(doc.read())
+                except (StorageError, OSError):
+                    if not (self._read_only and _replaced(doc, self.path)):
+                        raise
+                else:
+                    if not (self._read_only and _replaced(doc, self.path)):
+                        return
             self._intents.clear()
             self._out.clear()
             self._in.clear()
         raise StoreUnavailable(f"{self.path} kept changing while it was read; try again")
 
-    def _doc_identity(self) -> tuple[int, int, int] | None:
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-    def _load_once(self) -> None:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            if self._read_only:
-                raise StoreUnavailable(f"{self.path} does not exist") from None
-            self._write_document()  # a new store exists as soon as it is opened
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot read {self.path}: {exc}") from exc
+    def _load_state(self, raw: bytes) -> None:
         self._doc_size = len(raw)
         with gc_paused(len(raw) // 100):
             self._load_document(raw)
             self._replay_journal()
+        problems = self.graph_problems(dependency_cycles=False)  # cycles() reports those
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise StoreCorrupted(f"{self.path}: {problems[0]}{more}")
 
     def _load_document(self, raw: bytes) -> None:
         try:
@@ -162,15 +213,12 @@ class JsonFileStore(MemoryStore):
         for intent in doc.intents:
             self._intents[intent.id] = intent
         for edge in doc.edges:
-            for end in (edge.source, edge.target):
-                if end not in self._intents:
-                    raise StoreCorrupted(f"{self.path}: an edge names missing intent {end!r}")
             self._restore_edge(edge.key, edge)
 
     def _why_unreadable(self, raw: bytes, exc: Exception | None) -> str:
         try:
             head = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return f"{self.path} is not valid JSON"
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             return f"{self.path} is not an intentgraph JSON store"
@@ -189,21 +237,29 @@ class JsonFileStore(MemoryStore):
         except OSError as exc:
             raise StoreUnavailable(f"cannot read {self.journal_path}: {exc}") from exc
         # Only a final line without its newline can be torn by a crash (each record is
-        # one write() ending in a newline); a whole line that fails its checksum was
-        # acknowledged once, so it is damage, never guessed away.
+        # one write ending in a newline); a whole line that fails its checksum was
+        # acknowledged once, so it is damage, never guessed away. Sequence numbers go up by
+        # one from line to line; lines the document already holds (a fold cut short before
+        # it emptied the journal) are skipped, and nothing else ever is.
         good = 0  # bytes of whole, valid lines
+        expected: int | None = None
         lines = data.split(b"\n")
         for number, line in enumerate(lines[:-1], start=1):
             record = _decode_line(line)
             if record is None:
                 raise StoreCorrupted(f"{self.journal_path}: line {number} is damaged")
             seq = record["seq"]
+            if expected is None and seq > self._seq + 1:
+                raise StoreCorrupted(
+                    f"{self.journal_path}: line {number} has seq {seq} but the document ends "
+                    f"at seq {self._seq}: the lines between are missing"
+                )
+            if expected is not None and seq != expected:
+                raise StoreCorrupted(
+                    f"{self.journal_path}: line {number} has seq {seq}, expected {expected}"
+                )
+            expected = seq + 1
             if seq > self._seq:
-                if seq != self._seq + 1:
-                    raise StoreCorrupted(
-                        f"{self.journal_path}: line {number} has seq {seq}, "
-                        f"expected {self._seq + 1}"
-                    )
                 self._apply(record["ops"])
                 self._seq = seq
             good += len(line) + 1
@@ -212,7 +268,6 @@ class JsonFileStore(MemoryStore):
             with open(self.journal_path, "r+b") as fh:
                 fh.truncate(good)
                 os.fsync(fh.fileno())
-        self._journal_size = good
 
     def _apply(self, ops: builtins.list[dict[str, Any]]) -> None:
         try:
@@ -225,8 +280,6 @@ class JsonFileStore(MemoryStore):
                     self._intents.pop(op["id"], None)
                 elif kind == "edge":
                     edge = Edge.model_validate(op["edge"])
-                    if edge.source not in self._intents or edge.target not in self._intents:
-                        raise ValueError(f"edge {edge.key} names a missing intent")
                     self._restore_edge(edge.key, edge)
                 elif kind == "unedge":
                     key = (op["source"], op["target"], EdgeType(op["type"]))
@@ -249,42 +302,66 @@ class JsonFileStore(MemoryStore):
         if not existed:
             _fsync_dir(self.path.parent)
 
-    def _commit(self, ops: builtins.list[RedoOp]) -> None:
-        assert self._journal_fd is not None
-        ops_json = ",".join(_encode_op(op) for op in ops)
-        payload = f'{{"seq":{self._seq + 1},"ops":[{ops_json}]}}'.encode()
+    def _persist(self, level: Level) -> None:
+        if not self._redo:  # nothing was written
+            self._undo, level.committed = [], True
+            return
+        fd = self._journal_fd
+        if fd is None:
+            raise StorageError(f"{self.journal_path} is not open for writing")
+        seq = self._seq + 1
+        ops_json = ",".join(_encode_op(op) for op in self._redo)
+        payload = f'{{"seq":{seq},"ops":[{ops_json}]}}'.encode()
         line = b"%08x %s\n" % (zlib.crc32(payload), payload)
         try:
-            written = os.write(self._journal_fd, line)
-            if written != len(line):
-                raise OSError(errno.EIO, f"short write ({written} of {len(line)} bytes)")
-            os.fdatasync(self._journal_fd)
+            # Where the line starts, read from the file itself: a rollback cuts it off here,
+            # so an interrupted write never leaves a line (or a sequence number) behind.
+            level.disk_mark = os.fstat(fd).st_size
+            _write_all(fd, line)
+            os.fdatasync(fd)
         except OSError as exc:
-            # Cut off whatever part of the line reached the file, so it stays as it was.
-            # A torn final line would also be dropped on the next open.
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._journal_fd, self._journal_size)
             raise StorageError(f"cannot write {self.journal_path}: {exc}") from exc
-        self._seq += 1
-        self._journal_size += len(line)
-        if self._journal_size > max(MIN_FOLD_BYTES, self._doc_size):
+        self._seq, self._undo, self._redo, level.committed = seq, [], [], True  # commit point
+        if level.disk_mark + len(line) > max(MIN_FOLD_BYTES, self._doc_size):
             try:
                 self._fold()
             except StorageError as exc:  # the write itself is already durable
                 log.warning("intentgraph: could not fold the journal: %s", exc)
 
+    def _tx_rollback(self, level: Level) -> None:
+        super()._tx_rollback(level)
+        start = level.disk_mark
+        if start is not None:
+            fd = self._journal_fd
+            try:
+                if fd is not None and os.fstat(fd).st_size > start:
+                    os.ftruncate(fd, start)
+                    os.fsync(fd)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot undo an interrupted write in {self.journal_path}: {exc}; "
+                    "the store refuses further use until it is reopened"
+                ) from exc
+            level.disk_mark = None
+
     def compact(self) -> None:
         """Fold the journal into the document now."""
         self._check_open()
-        with self._write():
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        with self._lock:
+            self._require_no_transaction("compact")
             self._fold()
 
     def _fold(self) -> None:
         self._write_document()
-        assert self._journal_fd is not None
-        os.ftruncate(self._journal_fd, 0)
-        os.fsync(self._journal_fd)
-        self._journal_size = 0
+        fd = self._journal_fd
+        if fd is not None:
+            try:
+                os.ftruncate(fd, 0)
+                os.fsync(fd)
+            except OSError as exc:
+                raise StorageError(f"cannot empty {self.journal_path}: {exc}") from exc
 
     def _write_document(self) -> None:
         body = self._render()
@@ -303,10 +380,10 @@ class JsonFileStore(MemoryStore):
         self._doc_size = len(body)
 
     def _render(self) -> bytes:
-        # One record per line: readable, diffable, and written by pydantic's fast encoder
+        # One record per line: readable, diffable, and written by pydantic-core's encoder
         # (json.dumps with indent falls back to a pure-Python encoder: 10x slower).
-        intents = [self._intents[i].model_dump_json() for i in sorted(self._intents)]
-        edges = sorted((e for m in self._out.values() for e in m.values()), key=lambda e: e.key)
+        intents = [intent_to_json(self._intents[i]) for i in sorted(self._intents)]
+        edges = sorted(self._all_edges(), key=lambda e: e.key)
         parts = [
             "{\n",
             f'  "format": "{FORMAT}",\n  "version": {FORMAT_VERSION},\n  "seq": {self._seq},\n',
@@ -314,29 +391,32 @@ class JsonFileStore(MemoryStore):
             ",".join(f"\n    {line}" for line in intents),
             "\n  ]" if intents else "]",
             ',\n  "edges": [',
-            ",".join(f"\n    {e.model_dump_json()}" for e in edges),
+            ",".join(f"\n    {edge_to_json(e)}" for e in edges),
             "\n  ]" if edges else "]",
             "\n}\n",
         ]
         return "".join(parts).encode()
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        with self._lock:
-            try:
-                if not self._read_only and self._journal_size > 0:
-                    self._fold()
-            except (StorageError, OSError) as exc:
-                log.warning("intentgraph: journal kept unfolded at close: %s", exc)
-            finally:
-                self._release()
-                self._closed = True
+    def _close(self) -> None:
+        try:
+            fd = self._journal_fd
+            if fd is not None and os.fstat(fd).st_size > 0:
+                self._fold()
+        except (StorageError, OSError) as exc:
+            log.warning("intentgraph: journal kept unfolded at close: %s", exc)
+        finally:
+            self._release()
+
+    def _close_forked(self) -> None:
+        self._release()  # the parent keeps its own descriptors, and with them the lock
 
     def _health_details(self) -> dict[str, Any]:
+        journal = 0
+        with contextlib.suppress(OSError):
+            journal = self.journal_path.stat().st_size
         return {
             "path": str(self.path),
-            "journal_bytes": self._journal_size,
+            "journal_bytes": journal,
             "document_bytes": self._doc_size,
             "read_only": self._read_only,
         }
@@ -345,9 +425,9 @@ class JsonFileStore(MemoryStore):
 def _encode_op(op: RedoOp) -> str:
     kind, value = op
     if kind == "put":
-        return f'{{"op":"put","intent":{value.model_dump_json()}}}'
+        return f'{{"op":"put","intent":{intent_to_json(value)}}}'
     if kind == "edge":
-        return f'{{"op":"edge","edge":{value.model_dump_json()}}}'
+        return f'{{"op":"edge","edge":{edge_to_json(value)}}}'
     if kind == "del":
         return json.dumps({"op": "del", "id": value}, ensure_ascii=False)
     source, target, etype = value
@@ -376,11 +456,32 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
         if len(crc) != 8 or int(crc, 16) != zlib.crc32(payload):
             return None
         record = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
+    if not isinstance(record, dict):
+        return None
+    seq = record.get("seq")
+    if type(seq) is not int or seq < 1 or not isinstance(record.get("ops"), list):
         return None
     return record
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.fstat(fd).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _replaced(opened: Any, path: Path) -> bool:
+    """Return True when ``path`` no longer names the file ``opened`` holds open."""
+    return not _same_file(opened.fileno(), path)
 
 
 def _read_holder(fd: int) -> str:

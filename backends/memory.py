@@ -1,15 +1,15 @@
 """The in-memory backend: the reference every other backend is compared against.
 
-Thread-safe (one re-entrant lock), every read returns a copy. Writes are recorded as an undo
-log (to roll back a failed transaction) and a redo log (which ``JsonFileStore`` persists).
+Thread-safe (the store's re-entrant lock), every read returns a copy. Writes are recorded as
+an undo log (to roll back a failed transaction) and a redo log (which ``JsonFileStore``
+persists). Edges are indexed by type at both ends, so a hub with 100k edges of one type
+costs nothing to a lookup of another.
 """
 
 from __future__ import annotations
 
 import builtins
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from intentgraph import _graph
@@ -28,6 +28,7 @@ from intentgraph._base import (
     pick_direction,
     ready_key,
 )
+from intentgraph._transactions import Level
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -36,7 +37,7 @@ from intentgraph.errors import (
     IntentNotFound,
     MissingEndpoint,
     MultipleParents,
-    ReadOnlyStore,
+    StoreCorrupted,
 )
 from intentgraph.models import (
     ACTIONABLE_STATUSES,
@@ -48,9 +49,14 @@ from intentgraph.models import (
 from intentgraph.protocol import Direction, IntentFilter, TreeNode
 
 EdgeKey = tuple[str, str, EdgeType]
+# intent id -> edge type -> the id at the other end -> edge
+Adjacency = dict[str, dict[EdgeType, dict[str, Edge]]]
 # Redo operations, in the order they were applied:
 #   ("put", Intent) | ("del", id) | ("edge", Edge) | ("unedge", EdgeKey)
 RedoOp = tuple[str, Any]
+
+_SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
+_NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
 
 
 class MemoryStore(StoreBase):
@@ -59,55 +65,40 @@ class MemoryStore(StoreBase):
     backend_name = "memory"
 
     def __init__(self, *, url: str = "memory://", read_only: bool = False) -> None:
-        super().__init__(url=url)
-        self._read_only = read_only
-        self._lock = threading.RLock()
+        super().__init__(url=url, read_only=read_only)
         self._intents: dict[str, Intent] = {}
-        self._out: dict[str, dict[tuple[str, EdgeType], Edge]] = {}
-        self._in: dict[str, dict[tuple[str, EdgeType], Edge]] = {}
-        self._depth = 0
+        self._out: Adjacency = {}  # source -> type -> target -> edge
+        self._in: Adjacency = {}  # target -> type -> source -> edge
         self._undo: builtins.list[tuple[str, Any, Any]] = []
         self._redo: builtins.list[RedoOp] = []
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def close(self) -> None:
-        self._closed = True
-
     def compact(self) -> None:
         """Nothing to give back in memory; present so every store has ``compact()``."""
         self._check_open()
+        self._require_no_transaction("compact")
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self._check_open()
-        with self._lock:
-            mark = (len(self._undo), len(self._redo))
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                self._rollback_to(*mark)
-                raise
-            self._depth -= 1
-            if self._depth == 0:
-                try:
-                    if self._redo:
-                        self._commit(self._redo)
-                except BaseException:
-                    self._rollback_to(0, 0)
-                    raise
-                finally:
-                    self._undo.clear()
-                    self._redo.clear()
+    def _tx_begin(self, level: Level) -> None:
+        level.mark = (len(self._undo), len(self._redo))
 
-    def _commit(self, ops: builtins.list[RedoOp]) -> None:
-        """Make a committed transaction durable; memory has nothing to do."""
+    def _tx_commit(self, level: Level) -> None:
+        if level.depth:
+            level.committed = True  # a savepoint: its changes now belong to the outer level
+        else:
+            self._persist(level)
 
-    def _rollback_to(self, undo_mark: int, redo_mark: int) -> None:
-        while len(self._undo) > undo_mark:
-            kind, key, previous = self._undo.pop()
+    def _persist(self, level: Level) -> None:
+        """Make the outermost level's redo log durable, then mark it committed."""
+        self._undo, self._redo, level.committed = [], [], True  # the commit point
+
+    def _tx_rollback(self, level: Level) -> None:
+        if level.mark is None:
+            return  # the level never began
+        undo_mark, redo_mark = level.mark
+        undo = self._undo
+        while len(undo) > undo_mark:
+            kind, key, previous = undo[-1]  # restore, then pop: safe to interrupt and redo
             if kind == "intent":
                 if previous is None:
                     self._intents.pop(key, None)
@@ -115,14 +106,8 @@ class MemoryStore(StoreBase):
                     self._intents[key] = previous
             else:
                 self._restore_edge(key, previous)
+            undo.pop()
         del self._redo[redo_mark:]
-
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        if self._read_only:
-            raise ReadOnlyStore(f"{self._url} is open read-only")
-        with self.transaction():
-            yield
 
     # --- raw mutations (logged) -------------------------------------------------------
 
@@ -132,29 +117,33 @@ class MemoryStore(StoreBase):
         self._redo.append(("put", intent))
 
     def _drop_intent(self, intent_id: str) -> None:
-        self._undo.append(("intent", intent_id, self._intents.pop(intent_id)))
+        self._undo.append(("intent", intent_id, self._intents[intent_id]))
+        del self._intents[intent_id]
         self._redo.append(("del", intent_id))
 
     def _set_edge(self, edge: Edge) -> None:
         key = edge.key
-        self._undo.append(("edge", key, self._out.get(edge.source, {}).get(key[1:])))
+        self._undo.append(("edge", key, self._edge(*key)))
         self._restore_edge(key, edge)
         self._redo.append(("edge", edge))
 
     def _drop_edge(self, key: EdgeKey) -> None:
-        previous = self._out[key[0]][key[1:]]
-        self._undo.append(("edge", key, previous))
+        self._undo.append(("edge", key, self._edge(*key)))
         self._restore_edge(key, None)
         self._redo.append(("unedge", key))
+
+    def _edge(self, source: str, target: str, etype: EdgeType) -> Edge | None:
+        found: Edge | None = self._out.get(source, _NONE).get(etype, _NONE).get(target)
+        return found
 
     def _restore_edge(self, key: EdgeKey, edge: Edge | None) -> None:
         source, target, etype = key
         if edge is None:
-            self._out.get(source, {}).pop((target, etype), None)
-            self._in.get(target, {}).pop((source, etype), None)
+            self._out.get(source, _NONE).get(etype, {}).pop(target, None)
+            self._in.get(target, _NONE).get(etype, {}).pop(source, None)
         else:
-            self._out.setdefault(source, {})[(target, etype)] = edge
-            self._in.setdefault(target, {})[(source, etype)] = edge
+            self._out.setdefault(source, {}).setdefault(etype, {})[target] = edge
+            self._in.setdefault(target, {}).setdefault(etype, {})[source] = edge
 
     # --- intents ----------------------------------------------------------------------
 
@@ -168,7 +157,7 @@ class MemoryStore(StoreBase):
     def find(self, intent_id: str) -> Intent | None:
         self._check_open()
         with self._lock:
-            intent = self._intents.get(intent_id)
+            intent = self._intents.get(intent_id) if is_text(intent_id) else None
             return None if intent is None else clone(intent)
 
     def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
@@ -183,8 +172,7 @@ class MemoryStore(StoreBase):
 
     def delete(self, intent_id: str, *, detach: bool = True) -> None:
         with self._write():
-            if intent_id not in self._intents:
-                raise IntentNotFound(intent_id)
+            self._require(intent_id)
             touching = self._touching(intent_id)
             if touching and not detach:
                 raise IntentInUse(intent_id, len(touching))
@@ -224,7 +212,7 @@ class MemoryStore(StoreBase):
         for end, role in ((edge.source, "source"), (edge.target, "target")):
             if end not in self._intents:
                 raise MissingEndpoint(end, role)
-        existing = self._out.get(edge.source, {}).get((edge.target, edge.type))
+        existing = self._edge(*edge.key)
         if existing is not None:
             edge = edge.model_copy(update={"created_at": existing.created_at})
         else:
@@ -233,7 +221,7 @@ class MemoryStore(StoreBase):
         return edge
 
     def _check_invariants(self, edge: Edge) -> None:
-        if edge.type is EdgeType.IS_SUBGOAL_OF:
+        if edge.type is _SUBGOAL:
             current = self._parent_id(edge.source)
             if current is not None:
                 raise MultipleParents(edge.source, current, edge.target)
@@ -249,10 +237,12 @@ class MemoryStore(StoreBase):
 
     def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
         etype = as_edge_type(type)
+        if not is_text(source, target):
+            raise EdgeNotFound(source, target, etype.value)
         if etype.symmetric and source > target:
             source, target = target, source
         with self._write():
-            if (target, etype) not in self._out.get(source, {}):
+            if self._edge(source, target, etype) is None:
                 raise EdgeNotFound(source, target, etype.value)
             self._drop_edge((source, target, etype))
 
@@ -268,7 +258,7 @@ class MemoryStore(StoreBase):
         etype = None if type is None else as_edge_type(type)
         with self._lock:
             if intent_id is None:
-                found = [e for m in self._out.values() for e in m.values()]
+                found = self._all_edges()
             else:
                 self._require(intent_id)
                 found = pick_direction(self._touching(intent_id), intent_id, direction)
@@ -277,24 +267,25 @@ class MemoryStore(StoreBase):
             found.sort(key=lambda e: e.key)
             return [clone_edge(e) for e in found]
 
+    def _all_edges(self) -> builtins.list[Edge]:
+        out = self._out.values()
+        return [e for by_type in out for ends in by_type.values() for e in ends.values()]
+
     def _touching(self, intent_id: str) -> builtins.list[Edge]:
-        out = builtins.list(self._out.get(intent_id, {}).values())
-        inn = [e for e in self._in.get(intent_id, {}).values() if e.source != intent_id]
-        return out + inn
+        out = [e for ends in self._out.get(intent_id, _NONE).values() for e in ends.values()]
+        inn = [e for ends in self._in.get(intent_id, _NONE).values() for e in ends.values()]
+        return out + inn  # no self-loops exist, so no edge is in both
 
     # --- graph helpers ----------------------------------------------------------------
 
     def _require(self, intent_id: str) -> Intent:
-        intent = self._intents.get(intent_id)
+        intent = self._intents.get(intent_id) if is_text(intent_id) else None
         if intent is None:
             raise IntentNotFound(intent_id)
         return intent
 
     def _parent_id(self, intent_id: str) -> str | None:
-        for target, etype in self._out.get(intent_id, {}):
-            if etype is EdgeType.IS_SUBGOAL_OF:
-                return target
-        return None
+        return next(iter(self._out.get(intent_id, _NONE).get(_SUBGOAL, _NONE)), None)
 
     def _parent_ids(self, intent_id: str) -> builtins.list[str]:
         parent = self._parent_id(intent_id)
@@ -302,22 +293,26 @@ class MemoryStore(StoreBase):
 
     def _ancestor_ids(self, intent_id: str) -> Iterator[str]:
         """Yield the parent, its parent, and so on up to the root."""
+        steps = len(self._intents)  # a longer chain can only be a cycle
         parent = self._parent_id(intent_id)
         while parent is not None:
+            steps -= 1
+            if steps < 0:
+                raise StoreCorrupted(f"the subgoal edges above {intent_id!r} form a cycle")
             yield parent
             parent = self._parent_id(parent)
 
     def _child_ids(self, intent_id: str) -> builtins.list[str]:
-        return [s for s, t in self._in.get(intent_id, {}) if t is EdgeType.IS_SUBGOAL_OF]
+        return builtins.list(self._in.get(intent_id, _NONE).get(_SUBGOAL, _NONE))
 
     def _dependency_ids(self, intent_id: str) -> builtins.list[str]:
-        deps = [t for t, et in self._out.get(intent_id, {}) if et is EdgeType.DEPENDS_ON]
-        deps += [s for s, et in self._in.get(intent_id, {}) if et is EdgeType.BLOCKS]
+        deps = builtins.list(self._out.get(intent_id, _NONE).get(_DEPENDS, _NONE))
+        deps += self._in.get(intent_id, _NONE).get(_BLOCKS, _NONE)
         return deps
 
     def _dependent_ids(self, intent_id: str) -> builtins.list[str]:
-        deps = [s for s, et in self._in.get(intent_id, {}) if et is EdgeType.DEPENDS_ON]
-        deps += [t for t, et in self._out.get(intent_id, {}) if et is EdgeType.BLOCKS]
+        deps = builtins.list(self._in.get(intent_id, _NONE).get(_DEPENDS, _NONE))
+        deps += self._out.get(intent_id, _NONE).get(_BLOCKS, _NONE)
         return deps
 
     def _copies(self, ids: Iterable[str]) -> builtins.list[Intent]:
@@ -332,24 +327,58 @@ class MemoryStore(StoreBase):
                     result[intent_id] = deps
             return result
 
+    def graph_problems(self, *, dependency_cycles: bool = True) -> builtins.list[str]:
+        """Return how the stored graph breaks the invariants writes enforce (empty: none).
+
+        Writes cannot break them; a hand-edited or badly merged file can. Queries assume the
+        structural ones (both ends stored, one parent, no subgoal cycle), so a loader checks
+        those before it serves anything; a dependency cycle breaks no query (``cycles()``
+        reports it), so a loader may leave it out.
+        """
+        problems = []
+        for edge in self._all_edges():
+            for end in (edge.source, edge.target):
+                if end not in self._intents:
+                    problems.append(f"edge {_show(edge)} names a missing intent {end!r}")
+            if edge.source == edge.target:
+                problems.append(f"edge {_show(edge)} joins an intent to itself")
+            elif edge.type.symmetric and edge.source > edge.target:
+                problems.append(f"edge {_show(edge)} is stored in reverse order")
+        for intent_id, by_type in self._out.items():
+            parents = by_type.get(_SUBGOAL, _NONE)
+            if len(parents) > 1:
+                problems.append(f"intent {intent_id!r} has {len(parents)} parents")
+        graphs = [("subgoal", {i: self._parent_ids(i) for i in self._intents})]
+        if dependency_cycles:
+            graphs.append(("dependency", self._dependency_map()))
+        for name, adjacency in graphs:
+            cycle = _graph.find_cycle(adjacency)
+            if cycle is not None:
+                problems.append(f"the {name} edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
+        return problems
+
     # --- graph queries ----------------------------------------------------------------
 
     def children(self, intent_id: str) -> builtins.list[Intent]:
         self._check_open()
         with self._lock:
             self._require(intent_id)
-            return self._copies(sorted(set(self._child_ids(intent_id))))
+            return self._copies(sorted(self._child_ids(intent_id)))
 
     def subtree(self, intent_id: str, *, max_depth: int | None = None) -> builtins.list[TreeNode]:
         self._check_open()
         with self._lock:
             root = self._require(intent_id)
             nodes = [TreeNode(intent=clone(root), depth=0, parent_id=None)]
+            seen = {intent_id}
             layer = [intent_id]
             depth = 0
             while layer and (max_depth is None or depth < max_depth):
                 depth += 1
                 pairs = sorted((c, p) for p in layer for c in self._child_ids(p))
+                if any(c in seen for c, _ in pairs):
+                    raise StoreCorrupted(f"the subgoal edges below {intent_id!r} form a cycle")
+                seen.update(c for c, _ in pairs)
                 nodes.extend(
                     TreeNode(intent=clone(self._intents[c]), depth=depth, parent_id=p)
                     for c, p in pairs
@@ -401,3 +430,12 @@ class MemoryStore(StoreBase):
 
         check_query(url, set())
         return cls(url="memory://")
+
+
+def is_text(*ids: object) -> bool:
+    """Return True when every id is a string (anything else cannot name a stored intent)."""
+    return all(type(i) is str for i in ids)
+
+
+def _show(edge: Edge) -> str:
+    return f"{edge.source!r} -{edge.type.value}-> {edge.target!r}"

@@ -9,9 +9,9 @@ Every ``sqlite3`` error is translated into an ``intentgraph.errors`` class.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +29,10 @@ from intentgraph._base import (
     dependency_pair,
     next_version,
     pick_direction,
+    storable_id,
 )
+from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph._transactions import Level
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
     FilterSQL,
@@ -105,6 +108,9 @@ class _Clash(Exception):
         self.error = error
 
 
+_INHERITED: builtins.list[sqlite3.Connection] = []
+"""Connections inherited through fork(), never closed in the child (see ``_close_forked``)."""
+
 MIN_SQLITE = (3, 35, 0)
 """Oldest SQLite library the queries run on (UPDATE ... FROM, multi-part recursive CTEs)."""
 
@@ -113,6 +119,7 @@ class SqliteStore(StoreBase):
     """Intents and edges in one SQLite file."""
 
     backend_name = "sqlite"
+    fork_safe = False  # SQLite connections must not cross fork()
 
     def __init__(
         self,
@@ -136,11 +143,10 @@ class SqliteStore(StoreBase):
                 f"the SQLite library is {sqlite3.sqlite_version}; intentgraph needs {need} "
                 "or newer (UPDATE ... FROM, JSON functions)"
             )
-        super().__init__(url=url or f"sqlite:///{self._path}")
-        self._read_only = read_only
+        if os.path.isdir(self._path):
+            raise InvalidURL(f"{self._path} is a directory; name a file such as store.db in it")
+        super().__init__(url=url or f"sqlite:///{self._path}", read_only=read_only)
         self._busy_timeout_ms = busy_timeout_ms
-        self._lock = threading.RLock()
-        self._depth = 0
         self._conn = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -200,72 +206,58 @@ class SqliteStore(StoreBase):
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def close(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._conn.close()
+    def _close(self) -> None:
+        self._conn.close()
+
+    def _close_forked(self) -> None:
+        # Closing SQLite's connection in a child could act on the parent's files (checkpoint,
+        # lock release); it is kept unclosed for the life of the child instead.
+        _INHERITED.append(self._conn)
 
     def compact(self) -> None:
         """Give space back: checkpoint the write-ahead log into the file and vacuum it.
 
         Raises:
-            StorageError: called inside a transaction, or the file is busy.
+            TransactionError: called inside a transaction.
+            StorageError: the file is busy.
         """
         self._check_open()
         if self._read_only:
             raise ReadOnlyStore(f"{self._url} is open read-only")
         with self._lock:
-            if self._depth:
-                raise StorageError("compact() cannot run inside a transaction")
+            self._require_no_transaction("compact")
             try:
                 self._conn.execute("VACUUM")
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:
                 raise _translate(exc, self._path) from exc
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self._check_open()
-        with self._lock:
-            conn = self._conn
-            depth = self._depth
-            savepoint = f"ig_sp{depth}"
-            try:
-                if depth == 0:
-                    conn.execute("BEGIN" if self._read_only else "BEGIN IMMEDIATE")
-                else:
-                    conn.execute(f"SAVEPOINT {savepoint}")
-            except sqlite3.Error as exc:
-                raise _translate(exc, self._path) from exc
-            self._depth += 1
-            try:
-                yield
-            except BaseException as exc:
-                self._depth -= 1
-                self._rollback(depth, savepoint)
-                if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc, self._path) from exc
-                raise
-            self._depth -= 1
-            try:
-                conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
-            except sqlite3.Error as exc:
-                self._rollback(depth, savepoint)
-                raise _translate(exc, self._path) from exc
+    def _tx_begin(self, level: Level) -> None:
+        if level.depth == 0:
+            self._conn.execute("BEGIN" if self._read_only else "BEGIN IMMEDIATE")
+        else:
+            self._conn.execute(f"SAVEPOINT ig_sp{level.depth}")
 
-    def _rollback(self, depth: int, savepoint: str) -> None:
+    def _tx_commit(self, level: Level) -> None:
+        self._conn.execute("COMMIT" if level.depth == 0 else f"RELEASE ig_sp{level.depth}")
+        level.committed = True
+
+    def _tx_rollback(self, level: Level) -> None:
+        # SQLite itself is the record of what is open, so this is right however far the
+        # level got (its BEGIN not yet run, or its COMMIT already done).
         conn = self._conn
-        if not conn.in_transaction:  # SQLite already rolled back (disk full, I/O error)
-            return
-        try:
-            if depth == 0:
+        if level.depth == 0:
+            if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            else:
-                conn.execute(f"ROLLBACK TO {savepoint}")
-                conn.execute(f"RELEASE {savepoint}")
-        except sqlite3.Error:
-            pass  # the original error is the one worth raising
+            return
+        with contextlib.suppress(sqlite3.OperationalError):  # no such savepoint: released
+            conn.execute(f"ROLLBACK TO ig_sp{level.depth}")
+            conn.execute(f"RELEASE ig_sp{level.depth}")
+
+    def _translate_error(self, exc: BaseException) -> BaseException | None:
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, IntentGraphError):
+            return _translate(exc, self._path)
+        return None
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -276,14 +268,6 @@ class SqliteStore(StoreBase):
                 yield self._conn
             except sqlite3.Error as exc:
                 raise _translate(exc, self._path) from exc
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """Run a write in ``transaction()`` (a savepoint inside a caller's transaction)."""
-        if self._read_only:
-            raise ReadOnlyStore(f"{self._url} is open read-only")
-        with self.transaction():
-            yield self._conn
 
     def _health_details(self) -> dict[str, Any]:
         with self._db() as db:
@@ -299,11 +283,11 @@ class SqliteStore(StoreBase):
     # --- intents ----------------------------------------------------------------------
 
     def _insert_many(self, batch: builtins.list[Intent]) -> None:
-        rows = [_row(i, i.model_dump_json()) for i in batch]
+        rows = [_row(i, intent_to_json(i)) for i in batch]
         try:
-            with self._write() as db:
+            with self._write():
                 try:
-                    db.executemany(_INSERT_INTENT, rows)
+                    self._conn.executemany(_INSERT_INTENT, rows)
                 except sqlite3.IntegrityError as exc:
                     raise _Clash(exc) from exc
         except _Clash as clash:
@@ -323,11 +307,17 @@ class SqliteStore(StoreBase):
             raise IntentExists(first) from clash.error
 
     def find(self, intent_id: str) -> Intent | None:
+        if not storable_id(intent_id):  # it cannot be stored, so it is not
+            self._check_open()
+            return None
         with self._db() as db:
             row = db.execute("SELECT data FROM intents WHERE id = ?", (intent_id,)).fetchone()
         return None if row is None else intent_from_json(row[0])
 
     def exists(self, intent_id: str) -> bool:
+        if not storable_id(intent_id):
+            self._check_open()
+            return False
         with self._db() as db:
             return (
                 db.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone()
@@ -336,13 +326,14 @@ class SqliteStore(StoreBase):
 
     def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
         new = as_intent(intent)
-        with self._write() as db:
+        with self._write():
+            db = self._conn
             row = db.execute("SELECT data FROM intents WHERE id = ?", (new.id,)).fetchone()
             if row is None:
                 raise IntentNotFound(new.id)
             stored = intent_from_json(row[0])
             new = next_version(stored, new, expected_version)
-            data = new.model_dump_json()
+            data = intent_to_json(new)
             values = _row(new, data)
             db.execute(_UPDATE_INTENT, (*values[1:5], *values[6:], new.id))
             self._status_changed(db, new.id, stored.status, new.status)
@@ -353,12 +344,13 @@ class SqliteStore(StoreBase):
     ) -> None:
         done = IntentStatus.COMPLETED
         if (old is done) != (new is done):
-            g.refresh_unmet(db, g.dependent_ids(db, intent_id))
+            g.count_dependency_of_dependents(db, intent_id, -1 if new is done else 1)
         if (old in _HOLDING) != (new in _HOLDING):
             g.refresh_held(db, intent_id)
 
     def delete(self, intent_id: str, *, detach: bool = True) -> None:
-        with self._write() as db:
+        with self._write():
+            db = self._conn
             self._require(db, intent_id)
             touching = db.execute(
                 "SELECT (SELECT count(*) FROM edges WHERE source = ?1)"
@@ -367,10 +359,10 @@ class SqliteStore(StoreBase):
             ).fetchone()[0]
             if touching and not detach:
                 raise IntentInUse(intent_id, touching)
-            dependents = g.dependent_ids(db, intent_id)
+            # Its dependents stop waiting for it: the cascade removes their edges to it.
+            g.count_dependency_of_dependents(db, intent_id, -1, unless_completed=True)
             children = self._child_ids(db, intent_id)
             db.execute("DELETE FROM intents WHERE id = ?", (intent_id,))  # edges cascade
-            g.refresh_unmet(db, dependents)
             for child in children:
                 g.refresh_held(db, child)
 
@@ -403,7 +395,8 @@ class SqliteStore(StoreBase):
 
     def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]:
         batch = [canonical_edge(e) for e in edges]
-        with self._write() as db:
+        with self._write():
+            db = self._conn
             return [self._add_edge(db, edge) for edge in batch]
 
     def _add_edge(self, db: sqlite3.Connection, edge: Edge) -> Edge:
@@ -418,15 +411,15 @@ class SqliteStore(StoreBase):
             edge = edge.model_copy(update={"created_at": edge_from_json(row[0]).created_at})
             db.execute(
                 "UPDATE edges SET data = ? WHERE source = ? AND type = ? AND target = ?",
-                (edge.model_dump_json(), *key),
+                (edge_to_json(edge), *key),
             )
             return edge
         self._check_invariants(db, edge)
         db.execute(
             "INSERT INTO edges (source, type, target, data) VALUES (?, ?, ?, ?)",
-            (*key, edge.model_dump_json()),
+            (*key, edge_to_json(edge)),
         )
-        self._edge_changed(db, edge)
+        self._edge_changed(db, edge, +1)
         return edge
 
     def _check_invariants(self, db: sqlite3.Connection, edge: Edge) -> None:
@@ -448,25 +441,30 @@ class SqliteStore(StoreBase):
                 assert path is not None
                 raise CycleError([dependent, *path[:-1]], edge.type.value)
 
-    def _edge_changed(self, db: sqlite3.Connection, edge: Edge) -> None:
+    def _edge_changed(self, db: sqlite3.Connection, edge: Edge, delta: int) -> None:
+        """Keep the blocked state right after ``edge`` was added (+1) or removed (-1)."""
         pair = dependency_pair(edge)
         if pair is not None:
-            g.refresh_unmet(db, [pair[0]])
+            g.count_dependency(db, *pair, delta)
         elif edge.type is EdgeType.IS_SUBGOAL_OF:
             g.refresh_held(db, edge.source)
 
     def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
         etype = as_edge_type(type)
+        if not (storable_id(source) and storable_id(target)):
+            raise EdgeNotFound(source, target, etype.value)
         if etype.symmetric and source > target:
             source, target = target, source
-        with self._write() as db:
+        with self._write():
+            db = self._conn
             cur = db.execute(
                 "DELETE FROM edges WHERE source = ? AND type = ? AND target = ?",
                 (source, etype.value, target),
             )
             if cur.rowcount == 0:
                 raise EdgeNotFound(source, target, etype.value)
-            self._edge_changed(db, Edge.model_construct(source=source, target=target, type=etype))
+            removed = Edge.model_construct(source=source, target=target, type=etype)
+            self._edge_changed(db, removed, -1)
 
     def edges(
         self,
@@ -498,7 +496,10 @@ class SqliteStore(StoreBase):
 
     @staticmethod
     def _require(db: sqlite3.Connection, intent_id: str) -> None:
-        if db.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone() is None:
+        if (
+            not storable_id(intent_id)
+            or db.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone() is None
+        ):
             raise IntentNotFound(intent_id)
 
     @staticmethod
@@ -519,9 +520,20 @@ class SqliteStore(StoreBase):
             )
         ]
 
-    @staticmethod
-    def _ancestor_ids(db: sqlite3.Connection, intent_id: str) -> builtins.list[str]:
-        return [r[0] for r in db.execute(_ANCESTORS, (intent_id,))]
+    @classmethod
+    def _ancestor_ids(cls, db: sqlite3.Connection, intent_id: str) -> builtins.list[str]:
+        # One indexed lookup per level; a walk that meets an intent again can only be a cycle
+        # in a damaged file (writes refuse them), and must end, not loop.
+        chain: builtins.list[str] = []
+        seen = {intent_id}
+        parent = cls._parent_id(db, intent_id)
+        while parent is not None:
+            if parent in seen:
+                raise StoreCorrupted(f"the subgoal edges above {intent_id!r} form a cycle")
+            seen.add(parent)
+            chain.append(parent)
+            parent = cls._parent_id(db, parent)
+        return chain
 
     def _dependency_map(self) -> dict[str, builtins.list[str]]:
         result: dict[str, builtins.list[str]] = {}
@@ -570,9 +582,40 @@ class SqliteStore(StoreBase):
         with self._db() as db:
             self._require(db, intent_id)
             depth_limit = None if max_depth is None else max(min(max_depth, 2**62), -1)
-            rows = db.execute(_SUBTREE, (intent_id, depth_limit)).fetchall()
+            rows = db.execute(_SUBTREE, (intent_id, depth_limit, _SUBTREE_CAP)).fetchall()
+            if len({r[1] for r in rows}) != len(rows) or (rows and rows[-1][0] >= _SUBTREE_CAP):
+                rows = self._subtree_by_layers(db, intent_id, depth_limit)
         make = TreeNode.model_construct
-        return [make(intent=intent_from_json(d), depth=depth, parent_id=p) for depth, p, d in rows]
+        return [
+            make(intent=intent_from_json(d), depth=depth, parent_id=p) for depth, _, p, d in rows
+        ]
+
+    def _subtree_by_layers(
+        self, db: sqlite3.Connection, root: str, max_depth: int | None
+    ) -> builtins.list[tuple[int, str, str | None, str]]:
+        """The subtree one layer at a time: for trees deeper than the recursive query's cap,
+        and to tell a damaged file (an intent met twice) from a deep tree."""
+        rows: builtins.list[tuple[int, str, str | None, str]] = [
+            (0, root, None, intent_to_json(self._load_ordered(db, [root])[0]))
+        ]
+        seen = {root}
+        layer = [root]
+        depth = 0
+        while layer and (max_depth is None or depth < max_depth):
+            depth += 1
+            pairs = sorted((c, p) for p in layer for c in self._child_ids(db, p))
+            if any(c in seen for c, _ in pairs):
+                raise StoreCorrupted(f"the subgoal edges below {root!r} form a cycle")
+            seen.update(c for c, _ in pairs)
+            datas = dict(
+                db.execute(
+                    "SELECT id, data FROM intents WHERE id IN (SELECT value FROM json_each(?))",
+                    (json_list([c for c, _ in pairs]),),
+                ).fetchall()
+            )
+            rows.extend((depth, c, p, datas[c]) for c, p in pairs)
+            layer = [c for c, _ in pairs]
+        return rows
 
     def ancestors(self, intent_id: str) -> builtins.list[Intent]:
         with self._db() as db:
@@ -623,25 +666,20 @@ class SqliteStore(StoreBase):
         return [a for a in chain if a.status in _HOLDING]
 
 
-_ANCESTORS = """
-WITH RECURSIVE a(id, d) AS (
-    SELECT ?1, 0
-    UNION ALL
-    SELECT e.target, a.d + 1 FROM a JOIN edges e ON e.source = a.id AND e.type = 'IS_SUBGOAL_OF'
-)
-SELECT id FROM a WHERE d > 0 ORDER BY d
-"""
-
 _SUBTREE = """
 WITH RECURSIVE t(id, depth, parent) AS (
     SELECT ?1, 0, NULL
     UNION ALL
     SELECT e.source, t.depth + 1, t.id
     FROM t JOIN edges e ON e.target = t.id AND e.type = 'IS_SUBGOAL_OF'
-    WHERE ?2 IS NULL OR t.depth < ?2
+    WHERE (?2 IS NULL OR t.depth < ?2) AND t.depth < ?3
 )
-SELECT t.depth, t.parent, i.data FROM t JOIN intents i ON i.id = t.id ORDER BY t.depth, t.id
+SELECT t.depth, t.id, t.parent, i.data FROM t JOIN intents i ON i.id = t.id
+ORDER BY t.depth, t.id
 """
+_SUBTREE_CAP = 10_000
+"""Depth at which the recursive subtree query stops (a cycle in a damaged file would never
+end it); deeper trees are read layer by layer instead."""
 
 _DEPENDENCY_PAIRS = (
     "SELECT source, target FROM edges WHERE type = 'DEPENDS_ON'"

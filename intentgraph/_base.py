@@ -8,15 +8,18 @@ query for speed, as long as it gives the same answer.
 from __future__ import annotations
 
 import builtins
-import gc
+import logging
+import os
 import re
+import threading
+import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from intentgraph import _graph
+from intentgraph._transactions import Level, Transaction, TransactionalStore, gc_paused
 from intentgraph.errors import (
     ClaimConflict,
     CycleError,
@@ -25,8 +28,10 @@ from intentgraph.errors import (
     InvalidFilter,
     InvalidIntent,
     InvalidTransition,
+    ReadOnlyStore,
     SelfLoop,
     StoreClosed,
+    StoreForked,
     VersionConflict,
 )
 from intentgraph.models import (
@@ -39,6 +44,7 @@ from intentgraph.models import (
     IntentStatus,
     can_transition,
     check_json,
+    has_lone_surrogate,
     utcnow,
 )
 from intentgraph.protocol import (
@@ -145,6 +151,12 @@ def clone_edge(edge: Edge) -> Edge:
 
 
 _ID = re.compile(ID_PATTERN)
+
+
+def storable_id(value: Any) -> bool:
+    """Return True when ``value`` could be a stored intent's id (anything else is simply not
+    found, before it reaches a driver that would fail on it in its own way)."""
+    return type(value) is str and _ID.match(value) is not None and not has_lone_surrogate(value)
 
 
 _MIN_INT64, _MAX_INT64 = -(2**63), 2**63 - 1
@@ -271,22 +283,44 @@ def next_version(stored: Intent, new: Intent, expected_version: int | None) -> I
         raise VersionConflict(stored.id, expected_version, stored.version)
     if not can_transition(stored.status, new.status):
         raise InvalidTransition(stored.id, stored.status.value, new.status.value)
-    data = new.model_dump()
+    data = dict(new.__dict__)  # not model_dump(): see intentgraph/_codec.py
     data["created_at"] = stored.created_at
     data["updated_at"] = max(utcnow(), stored.updated_at)
     data["version"] = stored.version + 1
     return Intent.model_validate(data)
 
 
-class StoreBase(ABC):
+log = logging.getLogger("intentgraph")
+
+_OPEN_STORES: weakref.WeakSet[StoreBase] = weakref.WeakSet()
+_fork_hook_installed = False
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_OPEN_STORES):
+        store._after_fork_in_child()
+
+
+class StoreBase(TransactionalStore, ABC):
     """Common behaviour of every ``IntentStorage`` backend."""
 
     backend_name = "base"
+    fork_safe = True
+    """Whether a process forked from the opener may go on using this store object."""
 
-    def __init__(self, *, url: str) -> None:
+    def __init__(self, *, url: str, read_only: bool = False) -> None:
+        global _fork_hook_installed
         self._url = url
+        self._read_only = read_only
         self._closed = False
         self._degraded_reason: str | None = None
+        self._lock = threading.RLock()
+        self._levels: builtins.list[Level] = []
+        self._pid = os.getpid()
+        if not _fork_hook_installed:  # lazily: importing the package changes nothing
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _fork_hook_installed = True
+        _OPEN_STORES.add(self)
 
     # --- identity and lifecycle -------------------------------------------------------
 
@@ -313,6 +347,52 @@ class StoreBase(ABC):
     def _check_open(self) -> None:
         if self._closed:
             raise StoreClosed(f"the {self.backend_name} store {self._url} is closed")
+        if self._pid != os.getpid() and not self.fork_safe:
+            raise StoreForked(self._url, self._pid)
+        if self._levels:
+            self._heal_if_abandoned()
+
+    def _write(self) -> Transaction:
+        """Return a transaction for a write (a savepoint inside a caller's transaction)."""
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        return self.transaction()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        if self._pid != os.getpid():
+            # A forked child shares the parent's files: touch nothing, just let go.
+            self._closed = True
+            self._close_forked()
+            return
+        with self._lock:
+            if self._closed:
+                return
+            self._require_no_transaction("close")
+            try:
+                self._close()
+            finally:
+                self._closed = True
+                _OPEN_STORES.discard(self)
+
+    def _close(self) -> None:
+        """Release the backend's resources; the lock is held and no transaction is open."""
+
+    def _close_forked(self) -> None:
+        """Let go of resources inherited through fork() without touching shared files."""
+
+    def _after_fork_in_child(self) -> None:
+        """Runs in a child right after fork(): only the forking thread exists there."""
+        me = threading.get_ident()
+        if not any(level.thread == me for level in self._levels):
+            # Another thread's transaction was open at fork time; it never ends here.
+            self._lock = threading.RLock()
+            for level in reversed(self._levels):
+                level.locked = False
+                if not level.committed:
+                    self._tx_rollback(level)
+            self._levels.clear()
 
     def __enter__(self) -> Self:
         self._check_open()
@@ -351,13 +431,7 @@ class StoreBase(ABC):
         return {}
 
     @abstractmethod
-    def close(self) -> None: ...
-
-    @abstractmethod
     def compact(self) -> None: ...
-
-    @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]: ...
 
     # --- primitives each backend provides ---------------------------------------------
 
@@ -451,7 +525,8 @@ class StoreBase(ABC):
         if isinstance(intent_ids, str):
             raise InvalidFilter("get_many takes an iterable of ids, not one string")
         wanted = builtins.list(intent_ids)
-        found = {i.id: i for i in self._select(IntentFilter(ids=tuple(set(wanted))))}
+        query = tuple({i for i in wanted if storable_id(i)})  # the others are simply missing
+        found = {i.id: i for i in self._select(IntentFilter(ids=query))}
         result = []
         seen: set[str] = set()
         for intent_id in wanted:
@@ -649,23 +724,6 @@ def check_unique_ids(intents: Sequence[Intent]) -> None:
         if intent.id in seen:
             raise IntentExists(intent.id)
         seen.add(intent.id)
-
-
-@contextmanager
-def gc_paused(size: int = 1_000_000) -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large batch allocates many objects.
-
-    On CPython 3.11 each full collection walks every live object, so building 100k intents
-    with the collector on costs about twice as much. Only pauses for batches over 1,000.
-    """
-    if size <= 1000 or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 if TYPE_CHECKING:  # mypy proves every backend built on StoreBase meets the protocol

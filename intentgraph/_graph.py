@@ -171,6 +171,31 @@ def _unblock(node: str, blocked: set[str], blocked_map: dict[str, set[str]]) -> 
             todo.extend(blocked_map.pop(n, ()))
 
 
+def find_cycle(adj: Adjacency) -> list[str] | None:
+    """Return one cycle of ``adj`` (starting at its smallest node), or None when acyclic.
+
+    Linear when there is no cycle (Kahn's algorithm); only what is left over is searched.
+    """
+    indegree: dict[str, int] = {}
+    for node, successors in adj.items():
+        indegree.setdefault(node, 0)
+        for nxt in successors:
+            indegree[nxt] = indegree.get(nxt, 0) + 1
+    queue = [n for n, d in indegree.items() if d == 0]
+    removed = 0
+    while queue:
+        node = queue.pop()
+        removed += 1
+        for nxt in adj.get(node, ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                queue.append(nxt)
+    if removed == len(indegree):
+        return None
+    rest = {n: [m for m in adj.get(n, ()) if indegree[m] > 0] for n, d in indegree.items() if d}
+    return elementary_cycles(rest, limit=1)[0]
+
+
 def topological_order(nodes: Mapping[str, Any], edges: Iterable[tuple[str, str]]) -> list[str]:
     """Order ``nodes`` so that for every ``(before, after)`` edge ``before`` comes first.
 

@@ -32,8 +32,10 @@ __all__ = [
     "StorageError",
     "StoreClosed",
     "StoreCorrupted",
+    "StoreForked",
     "StoreLocked",
     "StoreUnavailable",
+    "TransactionError",
     "VersionConflict",
 ]
 
@@ -230,12 +232,29 @@ class StoreLocked(StorageError):
         return str(self.args[0])
 
 
+class StoreForked(StoreLocked):
+    """Raised when a store is used in a process forked after the store was opened."""
+
+    def __init__(self, path: str, owner_pid: int) -> None:
+        self.owner_pid = owner_pid
+        super().__init__(
+            path,
+            f"pid {owner_pid}, the process that opened this store object; after fork(), "
+            "open the store again in this process",
+        )
+
+
 class StoreUnavailable(StorageError, ConnectionError):
     """Raised when a store cannot be reached or opened."""
 
 
 class StoreClosed(IntentGraphError, RuntimeError):
     """Raised when a closed store is used."""
+
+
+class TransactionError(IntentGraphError, RuntimeError):
+    """Raised when a transaction is misused: ``close()`` or ``compact()`` inside one, or one
+    ``transaction()`` object entered twice."""
 
 
 class ReadOnlyStore(IntentGraphError, PermissionError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ __all__ = [
     "ACTIONABLE_STATUSES",
     "ALLOWED_TRANSITIONS",
     "BLOCKING_EDGE_TYPES",
+    "MAX_JSON_DEPTH",
     "Edge",
     "EdgeType",
     "Intent",
@@ -129,42 +131,73 @@ def _to_utc(value: datetime) -> datetime:
 JSON_FIELDS = ("constraints", "preferences", "metadata", "success_criteria")
 """The Intent fields that hold free-form JSON."""
 
+MAX_JSON_DEPTH = 64
+"""How deeply objects and arrays may nest in a JSON field (``{"a": 1}`` is one level).
+
+One limit, checked when a value is validated, so that whatever a store accepts it can also
+read back: JSON parsers, SQLite's JSON functions and the graph servers each stop at some
+depth, and a container that holds itself would otherwise never end."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = "holds a lone surrogate (invalid Unicode)"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Return True when ``text`` holds a lone surrogate (not valid Unicode, not encodable)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
 
 def check_json(value: Any, where: str = "value") -> None:
-    """Raise ``ValueError`` unless ``value`` is plain JSON with finite numbers.
+    """Raise ``ValueError`` unless ``value`` is plain JSON that every store can hold.
 
-    JSON has no NaN or infinity (they would come back as null from a JSON-based store), and
-    a container changed in place after validation may hold anything.
+    That is: dicts with string keys, lists, strings, ints, bools, None and finite floats
+    (JSON has no NaN or infinity: they would come back as null), strings without lone
+    surrogates, nested at most ``MAX_JSON_DEPTH`` levels. Also used on stored intents, whose
+    containers may have been changed in place after validation.
     """
-    stack = [(value, where)]
+    stack = [(value, where, 1)]
     while stack:
-        item, path = stack.pop()
+        item, path, level = stack.pop()
         kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is dict:
-            for key, sub in item.items():
-                if type(key) is not str:
-                    raise ValueError(f"{path}: key {key!r} is not a string")
+        if kind is dict or kind is list:
+            if level > MAX_JSON_DEPTH:
+                raise ValueError(
+                    f"{where}: nested deeper than {MAX_JSON_DEPTH} levels (or holds itself)"
+                )
+            pairs = item.items() if kind is dict else enumerate(item)
+            for key, sub in pairs:
+                if kind is dict:
+                    if type(key) is not str:
+                        raise ValueError(f"{path}: key {key!r} is not a string")
+                    if has_lone_surrogate(key):
+                        raise ValueError(f"{path}: a key {_LONE_SURROGATE}")
                 sub_kind = type(sub)
-                if not (sub_kind is str or sub_kind is int or sub_kind is bool or sub is None):
-                    stack.append((sub, f"{path}.{key}"))
-        elif kind is list:
-            stack.extend((sub, f"{path}[{n}]") for n, sub in enumerate(item))
+                if sub_kind is str:
+                    if has_lone_surrogate(sub):
+                        raise ValueError(f"{path}: a string {_LONE_SURROGATE}")
+                elif not (sub_kind is int or sub_kind is bool or sub is None):
+                    sub_path = f"{path}.{key}" if kind is dict else f"{path}[{key}]"
+                    stack.append((sub, sub_path, level + 1))
+        elif kind is str:
+            if has_lone_surrogate(item):
+                raise ValueError(f"{path}: a string {_LONE_SURROGATE}")
+        elif kind is int or kind is bool or item is None:
+            continue
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise ValueError(f"{path}: {item!r} is not a finite number")
-        elif isinstance(item, str | int | dict | list):  # subclasses: rare, check slowly
-            _check_subclass(item, path)
+        elif isinstance(item, str | int | dict | list):  # subclasses: rare, check as the base
+            stack.append((_as_base(item), path, level))
         else:
             raise ValueError(f"{path}: {kind.__name__} is not a JSON value")
 
 
-def _check_subclass(item: Any, path: str) -> None:
-    if isinstance(item, dict):
-        check_json(dict(item), path)
-    elif isinstance(item, list):
-        check_json(list(item), path)
+def _as_base(item: Any) -> Any:
+    base: type[Any]
+    for base in (int, str, dict, list):
+        if isinstance(item, base):
+            return base(item)
+    return item
 
 
 # --- models ---------------------------------------------------------------------------
@@ -271,10 +304,10 @@ class Intent(_Model):
     def _utc(cls, value: datetime) -> datetime:
         return _to_utc(value)
 
-    @field_validator(*JSON_FIELDS)
+    @field_validator(*JSON_FIELDS, mode="before")
     @classmethod
-    def _finite(cls, value: Any) -> Any:
-        check_json(value)
+    def _plain_json(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        check_json(value, info.field_name or "value")  # before pydantic recurses into it
         return value
 
 
@@ -296,10 +329,10 @@ class Edge(_Model):
     def _utc(cls, value: datetime) -> datetime:
         return _to_utc(value)
 
-    @field_validator("metadata")
+    @field_validator("metadata", mode="before")
     @classmethod
-    def _finite(cls, value: Any) -> Any:
-        check_json(value)
+    def _plain_json(cls, value: Any) -> Any:
+        check_json(value, "metadata")  # before pydantic recurses into it
         return value
 
     @property

@@ -29,7 +29,7 @@ import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from intentgraph.errors import InvalidFilter
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
+from intentgraph.models import Edge, EdgeType, Intent, IntentStatus, has_lone_surrogate
 
 __all__ = [
     "BlockedIntent",
@@ -101,6 +101,16 @@ class IntentFilter(BaseModel):
             return (value,)
         return value
 
+    @pydantic.model_validator(mode="after")
+    def _valid_unicode(self) -> Self:
+        # A lone surrogate cannot be stored, so it cannot be searched for either: refuse it
+        # here, as intents refuse it, rather than let each backend fail its own way.
+        texts = [self.text, self.session_id, *(self.ids or ()), *(self.metadata or {})]
+        texts += [v for v in (self.metadata or {}).values() if isinstance(v, str)]
+        if any(t is not None and has_lone_surrogate(t) for t in texts):
+            raise ValueError("a lone surrogate is not valid Unicode")
+        return self
+
     @classmethod
     def of(cls, filter: IntentFilter | None = None, **criteria: Any) -> IntentFilter:
         """Merge an optional filter with keyword criteria (keywords win)."""
@@ -108,7 +118,8 @@ class IntentFilter(BaseModel):
             return cls(**criteria)
         if not criteria:
             return filter
-        return cls(**{**filter.model_dump(exclude_unset=True), **criteria})
+        given = {name: getattr(filter, name) for name in filter.model_fields_set}
+        return cls(**{**given, **criteria})
 
     def matches(self, intent: Intent) -> bool:
         """Return True when ``intent`` satisfies every criterion (ordering/paging aside)."""

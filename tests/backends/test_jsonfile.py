@@ -176,12 +176,19 @@ def test_a_read_only_opener_reads_beside_the_writer_and_cannot_write(tmp_path: P
                 reader.put(ig.Intent(id="b", name="b"))
 
 
-@pytest.mark.parametrize("where", ["missing_dir/s.json", "a_file/s.json", "a_dir"])
+@pytest.mark.parametrize("where", ["missing_dir/s.json", "a_file/s.json"])
 def test_an_unusable_path_raises_store_unavailable(tmp_path: Path, where: str) -> None:
     (tmp_path / "a_file").write_text("x")
-    (tmp_path / "a_dir").mkdir()
     with pytest.raises(ig.errors.StoreUnavailable):
         ig.open_store(url(tmp_path / where))
+
+
+def test_a_directory_is_an_invalid_url_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    (tmp_path / "a_dir").mkdir()
+    with pytest.raises(ig.errors.InvalidURL, match="directory"):
+        ig.open_store(url(tmp_path / "a_dir"), fallback=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_dir"]
+    assert list((tmp_path / "a_dir").iterdir()) == []
 
 
 def test_an_unusable_path_falls_back_to_memory_only_when_allowed(

@@ -317,5 +317,5 @@ def test_compact_gives_space_back_after_deletes(tmp_path: Path) -> None:
         store.compact()
         after = path.stat().st_size + (tmp_path / "s.db-wal").stat().st_size
         assert after < before / 4
-        with store.transaction(), pytest.raises(ig.errors.StorageError, match="inside"):
+        with store.transaction(), pytest.raises(ig.errors.TransactionError, match="inside"):
             store.compact()

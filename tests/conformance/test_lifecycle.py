@@ -147,7 +147,7 @@ def test_the_intent_json_schema_lists_every_field():
 
 def test_every_error_class_is_an_intentgraph_error():
     classes = [getattr(errors, name) for name in errors.__all__]
-    assert len(classes) == 23
+    assert len(classes) == 25
     for cls in classes:
         assert issubclass(cls, errors.IntentGraphError), cls.__name__
         assert issubclass(cls, Exception)
@@ -173,6 +173,8 @@ def test_every_error_class_is_an_intentgraph_error():
         ("StoreUnavailable", ConnectionError),
         ("BackendNotInstalled", ImportError),
         ("ReadOnlyStore", PermissionError),
+        ("TransactionError", RuntimeError),
+        ("StoreForked", OSError),
     ],
 )
 def test_each_error_also_is_the_builtin_a_caller_would_catch(name, builtin):
