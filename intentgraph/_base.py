@@ -329,6 +329,7 @@ class StoreBase(ABC):
         try:
             self._check_open()
             count = self.count()
+            details = self._health_details()
         except Exception as exc:  # health reports failures, it does not raise them
             return Health(
                 ok=False,
@@ -344,7 +345,7 @@ class StoreBase(ABC):
             degraded=self.degraded,
             reason=self._degraded_reason,
             intents=count,
-            details=self._health_details(),
+            details=details,
         )
 
     def _health_details(self) -> dict[str, Any]:
