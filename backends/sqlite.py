@@ -84,13 +84,15 @@ def _translate(exc: BaseException, path: str, *, opening: bool = False) -> Stora
         return StoreCorrupted(f"{path} is not a usable SQLite database: {msg}")
     if "locked" in low or "busy" in low:
         return StorageError(f"{path} is locked by another writer beyond busy_timeout: {msg}")
-    cannot_reach = ("unable to open", "permission denied", "readonly database", "is a directory")
-    if isinstance(exc, OSError) or any(s in low for s in cannot_reach):
+    if isinstance(exc, OSError) or "unable to open" in low:
         return StoreUnavailable(f"cannot open SQLite store {path}: {msg}")
-    # Neither reach nor content: the file is there and may hold data, so no fallback.
-    operational = ("disk i/o error", "database or disk is full", "interrupted", "out of memory")
-    if opening and not any(s in low for s in operational):
-        return StoreCorrupted(f"{path} is not a usable intentgraph store: {msg}")
+    if opening:
+        if any(s in low for s in ("permission denied", "readonly database", "is a directory")):
+            return StoreUnavailable(f"cannot open SQLite store {path}: {msg}")
+        # Neither reach nor content: the file is there and may hold data, so no fallback.
+        operational = ("disk i/o error", "disk is full", "interrupted", "out of memory")
+        if not any(s in low for s in operational):
+            return StoreCorrupted(f"{path} is not a usable intentgraph store: {msg}")
     return StorageError(f"SQLite error on {path}: {msg}")
 
 

@@ -270,6 +270,11 @@ def test_an_io_error_while_opening_never_allows_the_fallback(message):
     assert type(error) is StorageError
 
 
+def test_a_read_only_file_after_open_stays_a_storage_error():
+    error = _translate(sqlite3.OperationalError("attempt to write a readonly database"), "x.db")
+    assert type(error) is StorageError
+
+
 def test_a_directory_or_missing_directory_is_unavailable(tmp_path):
     with pytest.raises(StoreUnavailable):
         SqliteStore(tmp_path)
