@@ -127,8 +127,9 @@ class FilterSQL:
             if not flt.status:
                 self.where[-1] = "0"
         if flt.ids is not None:
+            # json_each reads "a\u0000b" as "a"; no stored id holds a control character.
             self.where.append("id IN (SELECT value FROM json_each(?))")
-            self.params.append(json_list(list(flt.ids)))
+            self.params.append(json_list([i for i in flt.ids if "\x00" not in i]))
         if flt.session_id is not None:
             self.where.append("session_id = ?")
             self.params.append(flt.session_id)
@@ -171,7 +172,10 @@ class FilterSQL:
             self.params.append(value)
 
     def _metadata(self, key: str, want: Any) -> None:
-        if not key or '"' in key or "\\" in key:
+        # A key is looked up by its raw spelling in the stored JSON (SQLite does not
+        # unescape path labels the same way on every version): one that pydantic escapes
+        # (quote, backslash, control characters, NUL) is filtered in Python.
+        if not key or _json_string(key) != f'"{key}"':
             self.python_filter = True
             return
         path = f'$.metadata."{key}"'
@@ -180,13 +184,11 @@ class FilterSQL:
             self.where.append(f"{kind} = 'null'")
             self.params.append(path)
         elif isinstance(want, str):
-            self.where.append(f"{kind} = 'text' AND json_extract(data, ?) = ?")
-            self.params.extend((path, path, want))
+            self._metadata_text(path, want)
+        elif isinstance(want, float) and not math.isfinite(want):
+            self.where.append("0")  # stored numbers are finite: nothing equals inf or NaN
         elif isinstance(want, bool | int | float):
-            if isinstance(want, float) and not math.isfinite(want):
-                self.python_filter = True
-                return
-            if isinstance(want, int) and not _INT64_MIN <= want <= _INT64_MAX:
+            if not _exact_in_sql(want):
                 self.python_filter = True
                 return
             # Python: True == 1 == 1.0, so booleans and numbers compare across kinds.
@@ -196,3 +198,32 @@ class FilterSQL:
             self.params.extend((path, path, int(want) if isinstance(want, bool) else want))
         else:
             self.python_filter = True
+
+    def _metadata_text(self, path: str, want: str) -> None:
+        if "\x00" in want:
+            self.python_filter = True
+            return
+        # json_extract stops a string at its first NUL ("v\u0000w" reads as "v"), so a
+        # stored value whose JSON text holds a \u0000 escape must also be spelled exactly
+        # as ``want`` (which has no NUL) is: only the six characters "\u0000" pass.
+        self.where.append(
+            "json_type(data, ?) = 'text' AND json_extract(data, ?) = ?"
+            " AND (instr(data -> ?, '\\u0000') = 0 OR data -> ? = ?)"
+        )
+        self.params.extend((path, path, want, path, path, _json_string(want)))
+
+
+def _json_string(value: str) -> str:
+    """Return ``value`` as the data column spells it (pydantic's JSON encoding)."""
+    return pydantic_core.to_json(value).decode()
+
+
+def _exact_in_sql(want: int | float) -> bool:
+    """Return True when SQLite's ``json_extract(...) = want`` agrees with Python's ``==``.
+
+    SQLite reads a stored integer beyond int64 as the nearest double, which is at least
+    2**63 in magnitude; it compares integers with doubles exactly. So a wanted number below
+    2**63 in magnitude never equals such a rounded value, while one at or beyond it might
+    equal it by rounding alone (-2**63 itself included).
+    """
+    return -(2**63) < want < 2**63

@@ -6,11 +6,13 @@ never edited once released: a schema change appends a new one.
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
 
-from intentgraph.errors import StoreCorrupted
+from intentgraph.errors import StorageError, StoreCorrupted
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "check_schema", "migrate", "schema_problems"]
 
 # Each migration is a tuple of statements, run in order inside one transaction.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -66,38 +68,92 @@ def user_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def schema_problems(conn: sqlite3.Connection) -> list[str]:
+    """Return how the database differs from the schema this code relies on (empty: none).
+
+    Compares ``user_version`` and, by name, every table and index ``MIGRATIONS`` creates
+    (columns, constraints, indexed columns, the ready index's WHERE clause) with a fresh
+    database migrated in memory. Objects a user added (an extra index) are not problems.
+    """
+    problems = []
+    version = user_version(conn)
+    if version != SCHEMA_VERSION:
+        problems.append(f"schema version is {version}, not {SCHEMA_VERSION}")
+    present = {
+        name.lower(): (kind, sql)
+        for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master")
+    }
+    for name, (kind, sql) in _reference_schema().items():
+        found = present.get(name)
+        if found is None:
+            problems.append(f"{kind} {name} is missing")
+        elif found[0] != kind:
+            problems.append(f"{name} is a {found[0]}, not a {kind}")
+        elif found[1] is None or _normalise(found[1]) != sql:
+            problems.append(f"{kind} {name} was altered: {found[1]!r}")
+    return problems
+
+
+def check_schema(conn: sqlite3.Connection, path: str) -> int:
+    """Refuse, by reading only, a database this code must not open; return its version.
+
+    A database at ``SCHEMA_VERSION`` must have the whole schema; one at 0 must be empty
+    (a new file); one in between is left to ``migrate``.
+
+    Raises:
+        StoreCorrupted: the version is impossible or newer than this code, the file holds
+            other tables, or the schema was damaged or altered.
+    """
+    found = user_version(conn)
+    if found < 0:
+        raise StoreCorrupted(f"{path} has schema version {found}, which no intentgraph writes")
+    if found > SCHEMA_VERSION:
+        raise StoreCorrupted(
+            f"{path} has schema version {found}, newer than the {SCHEMA_VERSION} this "
+            "intentgraph knows; upgrade intentgraph to open it"
+        )
+    if found == 0:
+        names = {r[0].lower() for r in conn.execute(_USER_OBJECTS)}
+        if names & _reference_schema().keys():
+            raise StoreCorrupted(
+                f"{path} holds intentgraph tables but schema version 0: its user_version was reset"
+            )
+        if names:
+            raise StoreCorrupted(f"{path} is an SQLite database but not an intentgraph store")
+    elif found == SCHEMA_VERSION:
+        _verify(conn, path)
+    return found
+
+
 def migrate(conn: sqlite3.Connection, path: str, *, read_only: bool) -> int:
     """Bring the database up to ``SCHEMA_VERSION``; return the version found on open.
 
     Runs inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening a new file
-    at once migrate it once. Idempotent.
+    at once migrate it once, and the result is verified before it commits: a refused
+    database is left as it was. Idempotent.
 
     Raises:
-        StoreCorrupted: the database was written by a newer intentgraph, or is not an
-            intentgraph store.
+        StoreCorrupted: see ``check_schema``; or the migrated schema is not the expected
+            one.
         StorageError: a read-only store needs a migration.
     """
-    found = user_version(conn)
-    _check_not_newer(found, path)
+    found = check_schema(conn, path)
     if found == SCHEMA_VERSION:
         return found
     if read_only:
-        from intentgraph.errors import StorageError
-
         raise StorageError(
             f"{path} has schema version {found}, this intentgraph needs {SCHEMA_VERSION}; "
             "open it once without read_only to migrate it"
         )
     conn.execute("BEGIN IMMEDIATE")
     try:
-        current = user_version(conn)  # another process may have migrated meanwhile
-        _check_not_newer(current, path)
-        if current == 0 and _has_foreign_tables(conn):
-            raise StoreCorrupted(f"{path} is an SQLite database but not an intentgraph store")
-        for version in range(current, SCHEMA_VERSION):
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        current = check_schema(conn, path)  # another process may have migrated meanwhile
+        if current != SCHEMA_VERSION:
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _verify(conn, path)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -106,16 +162,51 @@ def migrate(conn: sqlite3.Connection, path: str, *, read_only: bool) -> int:
     return found
 
 
-def _check_not_newer(version: int, path: str) -> None:
-    if version > SCHEMA_VERSION:
+def _verify(conn: sqlite3.Connection, path: str) -> None:
+    problems = schema_problems(conn)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise StoreCorrupted(
-            f"{path} has schema version {version}, newer than the {SCHEMA_VERSION} this "
-            "intentgraph knows; upgrade intentgraph to open it"
+            f"{path} does not have the intentgraph schema: {'; '.join(problems[:3])}{more}"
         )
 
 
-def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchone()
-    return bool(row[0])
+_USER_OBJECTS = "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+
+# SQLite keeps each CREATE statement's text as written, and ALTER TABLE ... RENAME quotes
+# the names it rewrites. Compare the text case-folded and with runs of blanks folded,
+# identifiers unquoted, and string literals (the ready index's 'active') kept verbatim.
+_TOKENS = re.compile(r"""'(?:[^']|'')*'|"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]|([^'"`\[]+)""")
+_BLANKS = re.compile(r"\s+")
+_AROUND = re.compile(r" ?([(),=<>]) ?")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@functools.lru_cache(maxsize=256)  # the same few texts come back at every open
+def _normalise(sql: str) -> str:
+    out = []
+    for match in _TOKENS.finditer(sql.strip()):
+        quoted = next((g for g in match.groups()[:3] if g is not None), None)
+        if match.group(4) is not None:
+            out.append(_AROUND.sub(r"\1", _BLANKS.sub(" ", match.group(4))).lower())
+        elif quoted is not None and _IDENTIFIER.fullmatch(quoted):
+            out.append(quoted.lower())
+        else:
+            out.append(match.group(0))
+    return "".join(out)
+
+
+@functools.cache
+def _reference_schema() -> dict[str, tuple[str, str]]:
+    """Name → (type, normalised SQL) of every object ``MIGRATIONS`` creates."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for migration in MIGRATIONS:
+            for statement in migration:
+                conn.execute(statement)
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {name.lower(): (kind, _normalise(sql)) for kind, name, sql in rows}

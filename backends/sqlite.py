@@ -74,15 +74,28 @@ _UPDATE_INTENT = (
 
 
 def _translate(exc: BaseException, path: str, *, opening: bool = False) -> StorageError:
-    """Map an ``sqlite3``/OS error to the intentgraph error a caller can act on."""
+    """Map an ``sqlite3``/OS error to the intentgraph error a caller can act on.
+
+    Only what stops the file from being reached or opened is ``StoreUnavailable`` (the one
+    error ``open_store(..., fallback=True)`` replaces with memory); while opening, an error
+    about the file's content (no such table or column, already exists) is
+    ``StoreCorrupted``.
+    """
     msg = str(exc)
     low = msg.lower()
     if "not a database" in low or "malformed" in low or "corrupt" in low:
         return StoreCorrupted(f"{path} is not a usable SQLite database: {msg}")
     if "locked" in low or "busy" in low:
         return StorageError(f"{path} is locked by another writer beyond busy_timeout: {msg}")
-    if opening or "unable to open" in low or isinstance(exc, OSError):
+    if isinstance(exc, OSError) or "unable to open" in low:
         return StoreUnavailable(f"cannot open SQLite store {path}: {msg}")
+    if opening:
+        if any(s in low for s in ("permission denied", "readonly database", "is a directory")):
+            return StoreUnavailable(f"cannot open SQLite store {path}: {msg}")
+        # Neither reach nor content: the file is there and may hold data, so no fallback.
+        operational = ("disk i/o error", "disk is full", "interrupted", "out of memory")
+        if not any(s in low for s in operational):
+            return StoreCorrupted(f"{path} is not a usable intentgraph store: {msg}")
     return StorageError(f"SQLite error on {path}: {msg}")
 
 
@@ -150,6 +163,8 @@ class SqliteStore(StoreBase):
         self._conn = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
+        from intentgraph.backends._sqlite_schema import check_schema
+
         conn: sqlite3.Connection
         try:
             if self._read_only:
@@ -161,11 +176,15 @@ class SqliteStore(StoreBase):
             raise _translate(exc, self._path, opening=True) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            # Refuse a foreign or damaged file before anything writes to it (journal_mode
+            # rewrites the header): a failed open leaves the file as it was.
+            found = check_schema(conn, self._path)
             if not self._read_only:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-            migrate(conn, self._path, read_only=self._read_only)
+            if found != SCHEMA_VERSION:
+                migrate(conn, self._path, read_only=self._read_only)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error | OSError) and not isinstance(exc, IntentGraphError):
@@ -270,7 +289,12 @@ class SqliteStore(StoreBase):
                 raise _translate(exc, self._path) from exc
 
     def _health_details(self) -> dict[str, Any]:
+        from intentgraph.backends._sqlite_schema import schema_problems
+
         with self._db() as db:
+            problems = schema_problems(db)  # another connection may have altered it
+            if problems:
+                raise StoreCorrupted(f"{self._path} schema damaged: {'; '.join(problems)}")
             mode = db.execute("PRAGMA journal_mode").fetchone()[0]
             return {
                 "path": os.path.abspath(self._path),

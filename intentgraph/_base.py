@@ -409,6 +409,7 @@ class StoreBase(TransactionalStore, ABC):
         try:
             self._check_open()
             count = self.count()
+            details = self._health_details()
         except Exception as exc:  # health reports failures, it does not raise them
             return Health(
                 ok=False,
@@ -424,7 +425,7 @@ class StoreBase(TransactionalStore, ABC):
             degraded=self.degraded,
             reason=self._degraded_reason,
             intents=count,
-            details=self._health_details(),
+            details=details,
         )
 
     def _health_details(self) -> dict[str, Any]:
