@@ -116,7 +116,8 @@ class JsonFileStore(MemoryStore):
             except FileNotFoundError:
                 continue  # removed meanwhile by an opener that failed: make it anew
             except OSError as exc:
-                raise StoreUnavailable(f"cannot open lock file {self.lock_path}: {exc}") from exc
+                why = f"cannot open lock file {self.lock_path}"
+                raise _failure(exc, why, StoreUnavailable) from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -124,7 +125,7 @@ class JsonFileStore(MemoryStore):
                 self._release()
                 if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     raise StoreLocked(str(self.path), holder) from exc
-                raise StoreUnavailable(f"cannot lock {self.lock_path}: {exc}") from exc
+                raise _failure(exc, f"cannot lock {self.lock_path}", StoreUnavailable) from exc
             # An opener that failed may have removed the file we locked: only a lock on the
             # file the path names now excludes other writers.
             if _same_file(fd, self.lock_path):
@@ -140,25 +141,25 @@ class JsonFileStore(MemoryStore):
         fd = self._journal_fd
         if fd is not None:
             self._journal_fd = None
-            with contextlib.suppress(OSError):
+            with quietly:
                 os.close(fd)
         fd = self._lock_fd
         if fd is not None:
             if unlink_lock:  # still locked: nobody else can be using this file
-                with contextlib.suppress(OSError):
+                with quietly:
                     self.lock_path.unlink()
             self._lock_fd = None
-            with contextlib.suppress(OSError):
+            with quietly:
                 os.close(fd)  # closing the descriptor releases the flock
 
     def _remove_stale_temp_files(self) -> None:
         """Remove temporary documents left by writers that died mid-fold (we hold the lock)."""
         prefix, suffix = f".{self.path.name}.", ".tmp"
-        with contextlib.suppress(OSError):
+        with quietly:
             for name in os.listdir(self.path.parent):
                 middle = name[len(prefix) : -len(suffix)]
                 if name.startswith(prefix) and name.endswith(suffix) and middle.isdigit():
-                    with contextlib.suppress(OSError):
+                    with quietly:
                         os.unlink(self.path.parent / name)
 
     # --- loading ----------------------------------------------------------------------
@@ -177,12 +178,14 @@ class JsonFileStore(MemoryStore):
                 self._write_document()  # a new store exists as soon as it is opened
                 continue
             except OSError as exc:
-                raise StoreUnavailable(f"cannot read {self.path}: {exc}") from exc
+                raise _failure(exc, f"cannot read {self.path}", StoreUnavailable) from exc
             with doc:
                 try:
                     self._load_state(doc.read())
-                except (StorageError, OSError):
-                    if not (self._read_only and _replaced(doc, self.path)):
+                except (StorageError, OSError) as exc:
+                    if getattr(exc, "errno", 0) is None or not (
+                        self._read_only and _replaced(doc, self.path)
+                    ):
                         raise
                 else:
                     if not (self._read_only and _replaced(doc, self.path)):
@@ -235,7 +238,7 @@ class JsonFileStore(MemoryStore):
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise StoreUnavailable(f"cannot read {self.journal_path}: {exc}") from exc
+            raise _failure(exc, f"cannot read {self.journal_path}", StoreUnavailable) from exc
         # Only a final line without its newline can be torn by a crash (each record is
         # one write ending in a newline); a whole line that fails its checksum was
         # acknowledged once, so it is damage, never guessed away. Sequence numbers go up by
@@ -298,7 +301,7 @@ class JsonFileStore(MemoryStore):
                 self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
             )
         except OSError as exc:
-            raise StoreUnavailable(f"cannot open {self.journal_path}: {exc}") from exc
+            raise _failure(exc, f"cannot open {self.journal_path}", StoreUnavailable) from exc
         if not existed:
             _fsync_dir(self.path.parent)
 
@@ -320,7 +323,7 @@ class JsonFileStore(MemoryStore):
             _write_all(fd, line)
             os.fdatasync(fd)
         except OSError as exc:
-            raise StorageError(f"cannot write {self.journal_path}: {exc}") from exc
+            raise _failure(exc, f"cannot write {self.journal_path}") from exc
         self._seq, self._undo, self._redo, level.committed = seq, [], [], True  # commit point
         if level.disk_mark + len(line) > max(MIN_FOLD_BYTES, self._doc_size):
             try:
@@ -338,9 +341,10 @@ class JsonFileStore(MemoryStore):
                     os.ftruncate(fd, start)
                     os.fsync(fd)
             except OSError as exc:
-                raise StorageError(
-                    f"cannot undo an interrupted write in {self.journal_path}: {exc}; "
-                    "the store refuses further use until it is reopened"
+                raise _failure(
+                    exc,
+                    f"cannot undo an interrupted write in {self.journal_path} (the store "
+                    "refuses further use until it is reopened)",
                 ) from exc
             level.disk_mark = None
 
@@ -361,7 +365,7 @@ class JsonFileStore(MemoryStore):
                 os.ftruncate(fd, 0)
                 os.fsync(fd)
             except OSError as exc:
-                raise StorageError(f"cannot empty {self.journal_path}: {exc}") from exc
+                raise _failure(exc, f"cannot empty {self.journal_path}") from exc
 
     def _write_document(self) -> None:
         body = self._render()
@@ -374,9 +378,9 @@ class JsonFileStore(MemoryStore):
             os.replace(tmp, self.path)
             _fsync_dir(self.path.parent)
         except OSError as exc:
-            with contextlib.suppress(OSError):
+            with quietly:
                 tmp.unlink()
-            raise StorageError(f"cannot write {self.path}: {exc}") from exc
+            raise _failure(exc, f"cannot write {self.path}") from exc
         self._doc_size = len(body)
 
     def _render(self) -> bytes:
@@ -403,6 +407,8 @@ class JsonFileStore(MemoryStore):
             if fd is not None and os.fstat(fd).st_size > 0:
                 self._fold()
         except (StorageError, OSError) as exc:
+            if getattr(exc, "errno", 0) is None:
+                raise
             log.warning("intentgraph: journal kept unfolded at close: %s", exc)
         finally:
             self._release()
@@ -412,7 +418,7 @@ class JsonFileStore(MemoryStore):
 
     def _health_details(self) -> dict[str, Any]:
         journal = 0
-        with contextlib.suppress(OSError):
+        with quietly:
             journal = self.journal_path.stat().st_size
         return {
             "path": str(self.path),
@@ -420,6 +426,30 @@ class JsonFileStore(MemoryStore):
             "document_bytes": self._doc_size,
             "read_only": self._read_only,
         }
+
+
+def _failure(exc: OSError, message: str, kind: type[StorageError] = StorageError) -> StorageError:
+    """Return the error to raise for a failed file operation.
+
+    An ``OSError`` without an ``errno`` did not come from the OS: it is what a signal
+    handler raised (``TimeoutError`` is an ``OSError``), so it goes on unchanged.
+    """
+    if exc.errno is None:
+        raise exc
+    return kind(f"{message}: {exc}")
+
+
+class _Quietly:
+    """``quietly`` for errors from the OS only (see ``_failure``)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+        return isinstance(exc, OSError) and exc.errno is not None
+
+
+quietly = _Quietly()
 
 
 def _encode_op(op: RedoOp) -> str:
@@ -485,10 +515,9 @@ def _replaced(opened: Any, path: Path) -> bool:
 
 
 def _read_holder(fd: int) -> str:
-    try:
+    text = ""
+    with quietly:
         text = os.pread(fd, 200, 0).decode(errors="replace").strip()
-    except OSError:
-        text = ""
     return text or "another process"
 
 

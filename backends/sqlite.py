@@ -81,6 +81,8 @@ def _translate(exc: BaseException, path: str, *, opening: bool = False) -> Stora
     about the file's content (no such table or column, already exists) is
     ``StoreCorrupted``.
     """
+    if isinstance(exc, OSError) and exc.errno is None:
+        raise exc  # not from the OS: a signal handler's TimeoutError goes on unchanged
     msg = str(exc)
     low = msg.lower()
     if "not a database" in low or "malformed" in low or "corrupt" in low:

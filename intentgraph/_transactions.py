@@ -27,7 +27,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from intentgraph.errors import TransactionError
 
@@ -105,7 +105,7 @@ class Transaction:
         return f"<Transaction {state} on {self._store!r}>"
 
 
-class gc_paused:
+class gc_paused:  # lower case: used like a function, ``with gc_paused(n):``
     """Pause the cyclic garbage collector while a large batch allocates many objects.
 
     On CPython 3.11 each full collection walks every live object, so building 100k intents
@@ -114,36 +114,37 @@ class gc_paused:
     short (see the module docstring).
     """
 
-    __slots__ = ("_exit", "_paused", "_size")
+    __slots__ = ("_exit", "_size", "_state")
 
     __exit__ = ExitSlot()
-    # Keeps the weak references alive: a dead weak reference never calls its callback.
-    _pending: ClassVar[set[weakref.ref[Any]]] = set()
 
     def __init__(self, size: int = 1_000_000) -> None:
         self._size = size
-        self._paused = [False]  # shared with the exit object, which must not hold ``self``
+        self._state = _Pause()  # shared with the exit object, which must not hold ``self``
         self._exit: Callable[..., bool] | None = None
 
     def _new_exit(self) -> Callable[..., bool]:
-        return functools.partial(_resume_gc, self._paused)
+        return functools.partial(_Pause.resume, self._state)
 
     def __enter__(self) -> None:
         if self._size > 1000 and gc.isenabled():
-            paused, pending = self._paused, self._pending  # the callback must not hold self
-
-            def resume(ref: weakref.ref[Any]) -> None:
-                _resume_gc(paused)
-                pending.discard(ref)
-
-            pending.add(weakref.ref(self.__exit__, resume))
-            paused[0] = True; gc.disable()  # noqa: E702 - one line: no event in between
+            state = self._state
+            state.token = weakref.ref(self.__exit__, functools.partial(_Pause.resume, state))
+            state.paused = True; gc.disable()  # noqa: E702 - one line: no event in between
 
 
-def _resume_gc(paused: list[bool], *exc_info: object) -> bool:
-    if paused[0]:
-        paused[0] = False; gc.enable()  # noqa: E702 - one line: no event in between
-    return False
+class _Pause:
+    __slots__ = ("paused", "token")
+
+    def __init__(self) -> None:
+        self.paused = False
+        self.token: weakref.ref[Any] | None = None
+
+    def resume(self, *exc_info: object) -> bool:
+        if self.paused:
+            self.paused = False; gc.enable()  # noqa: E702 - one line: no event in between
+        self.token = None  # a dead weak reference calls no callback: none runs after this
+        return False
 
 
 def abandoned(store_ref: weakref.ref[TransactionalStore], level: Level, _token: object) -> None:
@@ -233,6 +234,9 @@ class TransactionalStore:
             if not level.committed:
                 self._tx_rollback(level)
             self._levels.remove(level)
+        # Dropping the weak reference means its callback never runs: no code of ours runs
+        # after a normal exit, where a signal handler's exception would be swallowed.
+        level.token = None
         self._unlock_level(level)
 
     def _unlock_level(self, level: Level) -> None:

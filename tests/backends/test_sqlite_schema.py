@@ -275,8 +275,8 @@ def test_a_read_only_file_after_open_stays_a_storage_error():
     assert type(error) is StorageError
 
 
-def test_a_directory_or_missing_directory_is_unavailable(tmp_path):
-    with pytest.raises(StoreUnavailable):
+def test_a_missing_directory_is_unavailable_and_a_directory_is_no_store_file(tmp_path):
+    with pytest.raises(ig.errors.InvalidURL, match="directory"):
         SqliteStore(tmp_path)
     with pytest.raises(StoreUnavailable):
         SqliteStore(tmp_path / "missing" / "x.db")

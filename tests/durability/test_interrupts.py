@@ -5,8 +5,10 @@ intentgraph's own code in turn, until it runs to the end untouched."""
 
 from __future__ import annotations
 
+import gc
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -144,3 +146,46 @@ def test_acknowledged_writes_survive_interrupted_writes_and_a_sigkill(
         with ig.open_store(url) as store:
             assert store.health().ok
             check_acknowledged(store, run, acks)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_signal_handlers_exception_reaches_the_caller_unchanged(
+    backend: str, scratch: Path
+) -> None:
+    raised = caught = 0
+
+    def on_alarm(signum: int, frame: object) -> None:
+        nonlocal raised
+        raised += 1
+        raise TimeoutError("alarm")
+
+    rng = random.Random(backend)
+    # Python swallows what a signal handler raises inside a gc callback or a finalizer;
+    # other libraries' callbacks (hypothesis installs one) are out of this test's reach.
+    foreign_gc_callbacks = gc.callbacks[:]
+    gc.callbacks.clear()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    store = ig.open_store(url_for(backend, scratch))
+    try:
+        seed(store)
+        for n in range(400):
+            try:
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.00001, 0.0005))
+                try:
+                    store.put(ig.Intent(id=f"i{n}", name="i", metadata={"n": n}))
+                    store.set_status(f"i{n}", ig.IntentStatus.SUSPENDED)
+                    store.add_edge(f"i{n}", "a", ig.EdgeType.DEPENDS_ON)
+                    store.list(order_by="priority", limit=5)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            except TimeoutError:
+                caught += 1
+            except ig.errors.IntentGraphError:
+                pass  # i{n} was not stored: the set_status or add_edge is refused
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        gc.callbacks[:] = foreign_gc_callbacks
+        store.close()
+    assert raised > 20
+    assert caught == raised  # none swallowed, none turned into another error
