@@ -28,7 +28,7 @@ __all__ = [
     "redact_url",
 ]
 
-SECRET_OPTION_WORDS = ("pass", "pwd", "secret", "token", "key", "auth", "cred")
+SECRET_OPTION_WORDS = ("pass", "pw", "secret", "token", "key", "auth", "cred")
 """A query option whose name contains one of these (in any case) has its value redacted."""
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -154,35 +154,12 @@ def redact_url(url: str) -> str:
     The URL need not be valid. Everything between ``://`` and the last ``@`` is taken as
     user information, of which only the user name before the first ``:`` is shown (nothing
     is shown when that name holds a ``/``, ``?`` or ``#``); a port that is not a number is
-    hidden too, being perhaps a password with no ``@host`` after it. Over-redacting is safe.
+    hidden too, being perhaps a password with no ``@host`` after it. The value of a query
+    option whose name looks secret (``is_secret_option``) is hidden with everything after
+    it, since an unescaped ``&`` in it would look like the start of the next option.
+    Over-redacting is safe.
     """
-    if not isinstance(url, str):
-        return f"<{type(url).__name__}>"
-    hidden = bytearray(len(url))
-    match = _SCHEME.match(url)
-    start = match.end() if match else 0
-    at = url.rfind("@")
-    if at >= start:
-        user, colon, _ = url[start:at].partition(":")
-        if any(c in user for c in "/?#"):
-            _hide(hidden, start, at)
-        elif colon:
-            _hide(hidden, start + len(user) + 1, at)
-    host_start = at + 1 if at >= start else start
-    host_end = _first_of(url, "/?#", host_start)
-    if not url.startswith("[", host_start):
-        port_colon = url.find(":", host_start, host_end)
-        if port_colon >= 0 and not _is_port(url[port_colon + 1 : host_end]):
-            _hide(hidden, port_colon + 1, host_end)
-    # The query starts at the first "?" after the scheme, unless that "?" was really in a
-    # password: read it both ways and hide what either reading calls secret.
-    for query_start in {url.find("?", start), url.find("?", host_start)} - {-1}:
-        for option in _scan_query(url, query_start + 1):
-            if option.masked:
-                _hide(hidden, option.start, option.end)
-            elif option.secret and option.value_start is not None:
-                _hide(hidden, option.value_start, option.end)
-    return _render(url, hidden)
+    return _redact(url)
 
 
 def parse_url(url: str) -> ParsedURL:
@@ -252,20 +229,22 @@ def parse_url(url: str) -> ParsedURL:
 def check_query(url: ParsedURL, allowed: Set[str]) -> None:
     """Raise ``InvalidURL`` for query options the backend does not understand.
 
-    The message names options, never their values.
+    The message names the unknown options but never shows their values: an option the
+    backend does not know may hold anything, a misspelt ``?pasword=`` included.
     """
     unknown = set(url.query) - set(allowed)
     if not unknown:
         return
-    masked = _masked_option_names(url)
-    named = [_show_name(name) for name in sorted(unknown - masked)]
-    if unknown & masked:
+    doubtful = unknown & _names_after_secret(url)
+    named = [_show_name(name) for name in sorted(unknown - doubtful)]
+    if doubtful:
         named.append(
-            f"{len(unknown & masked)} more not named here, as it may be part of a secret "
-            "value (write an '&' in a password or token as %26)"
+            f"{len(doubtful)} more after a secret option, not named here as it may "
+            "be part of the secret (write an '&' in a password or token as %26)"
         )
     takes = ", ".join(sorted(allowed)) or "no options"
-    raise InvalidURL(f"{url.redacted}: unknown option(s) {', '.join(named)}; it takes {takes}")
+    shown = _redact(url.raw, hide_values_of=unknown)
+    raise InvalidURL(f"{shown}: unknown option(s) {', '.join(named)}; it takes {takes}")
 
 
 def query_flag(url: ParsedURL, name: str, default: bool = False) -> bool:
@@ -315,19 +294,51 @@ def check_no_location(url: ParsedURL) -> None:
 class _Option:
     name: str  # decoded
     value: str  # decoded
-    start: int  # where the raw item starts in the URL
-    end: int
-    value_start: int | None  # None when the item has no "="
-    secret: bool  # a secret-looking name with a value
-    masked: bool  # no "=" and after a secret option: perhaps the rest of its value
+    end: int  # where the raw item ends in the URL
+    value_start: int  # where its raw value starts (its end when it has no "=")
+    secret: bool  # its name looks secret
+    after_secret: bool  # it comes after a secret option: perhaps part of that value
+
+
+def _redact(url: str, hide_values_of: Set[str] = frozenset()) -> str:
+    """Redact as ``redact_url`` does, also hiding the values of the options named."""
+    if not isinstance(url, str):
+        return f"<{type(url).__name__}>"
+    hidden = bytearray(len(url))
+    match = _SCHEME.match(url)
+    start = match.end() if match else 0
+    at = url.rfind("@")
+    if at >= start:
+        user, colon, _ = url[start:at].partition(":")
+        if any(c in user for c in "/?#"):
+            _hide(hidden, start, at)
+        elif colon:
+            _hide(hidden, start + len(user) + 1, at)
+    host_start = at + 1 if at >= start else start
+    host_end = _first_of(url, "/?#", host_start)
+    if not url.startswith("[", host_start):
+        port_colon = url.find(":", host_start, host_end)
+        if port_colon >= 0 and not _is_port(url[port_colon + 1 : host_end]):
+            _hide(hidden, port_colon + 1, host_end)
+    # The query starts at the first "?" after the scheme, unless that "?" was really in a
+    # password: read it both ways and hide what either reading calls secret.
+    for query_start in {url.find("?", start), url.find("?", host_start)} - {-1}:
+        for option in _scan_query(url, query_start + 1):
+            if option.secret:
+                # ?password=ab&cd=ef may be the password "ab&cd=ef" with an unescaped "&",
+                # and nothing tells where such a value ends: hide all that follows.
+                _hide(hidden, option.value_start, len(url))
+                break
+            if option.name in hide_values_of:
+                _hide(hidden, option.value_start, option.end)
+    return _render(url, hidden)
 
 
 def _scan_query(url: str, start: int) -> list[_Option]:
     """Split the query that starts at ``url[start]`` (just after ``?``) into options.
 
     The query runs to the end of the string, "#" included, so that a secret value with an
-    unescaped "#" is still hidden whole. A bare item (no "=") after a secret option may be
-    the rest of a secret containing an unescaped "&", so it is marked as masked.
+    unescaped "#" is still hidden whole.
     """
     options: list[_Option] = []
     after_secret = False
@@ -336,14 +347,11 @@ def _scan_query(url: str, start: int) -> list[_Option]:
         end = pos + len(item)
         if item:
             name, equals, value = item.partition("=")
-            if equals:
-                secret = is_secret_option(name)
-                after_secret = after_secret or secret
-                value_start = pos + len(name) + 1
-                decoded = (unquote_plus(name), unquote_plus(value))
-                options.append(_Option(*decoded, pos, end, value_start, secret, False))
-            else:
-                options.append(_Option(unquote_plus(name), "", pos, end, None, False, after_secret))
+            secret = is_secret_option(name)
+            value_start = pos + len(name) + len(equals)
+            decoded = (unquote_plus(name), unquote_plus(value))
+            options.append(_Option(*decoded, end, value_start, secret, after_secret))
+            after_secret = after_secret or secret
         pos = end + 1
     return options
 
@@ -356,19 +364,19 @@ def _options(url: str, query_start: int, shown: str) -> dict[str, str]:
         if not option.name:
             raise InvalidURL(f"{shown}: an option has no name (a stray '=' in the query?)")
         if option.name in query:
-            what = "an option" if option.masked else f"option {_show_name(option.name)}"
+            what = "an option" if option.after_secret else f"option {_show_name(option.name)}"
             # Taking the first or the last would silently drop what someone meant.
             raise InvalidURL(f"{shown}: {what} is given twice; give each option once")
         query[option.name] = option.value
     return query
 
 
-def _masked_option_names(url: ParsedURL) -> set[str]:
+def _names_after_secret(url: ParsedURL) -> set[str]:
     match = _SCHEME.match(url.raw)
     query_start = url.raw.find("?", match.end() if match else 0)
     if query_start < 0:
         return set()
-    return {o.name for o in _scan_query(url.raw, query_start + 1) if o.masked}
+    return {o.name for o in _scan_query(url.raw, query_start + 1) if o.after_secret}
 
 
 def _host_and_port(hostport: str, shown: str) -> tuple[str | None, int | None]:
