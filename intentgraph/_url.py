@@ -366,7 +366,7 @@ def _options(url: str, query_start: int, shown: str) -> dict[str, str]:
         if option.name in query:
             what = "an option" if option.after_secret else f"option {_show_name(option.name)}"
             # Taking the first or the last would silently drop what someone meant.
-            raise InvalidURL(f"{shown}: {what} is given twice; give each option once")
+            raise InvalidURL(f"{shown}: {what} is given more than once; give each option once")
         query[option.name] = option.value
     return query
 
@@ -396,7 +396,7 @@ def _host_and_port(hostport: str, shown: str) -> tuple[str | None, int | None]:
             raise InvalidURL(f"{shown}: write an IPv6 address in brackets, as in bolt://[::1]:7687")
         if not colon:
             port_text = None
-        host = host.lower()
+    host = host.lower()
     if any(c.isspace() for c in host) or (
         not host.isascii() and any(c in unicodedata.normalize("NFKC", host) for c in "/?#@:")
     ):

@@ -167,7 +167,7 @@ def test_the_host_is_lower_cased_and_the_port_is_a_number() -> None:
 def test_an_ipv6_host_is_written_in_brackets_and_returned_without_them() -> None:
     parsed = parse_url("bolt://neo4j:pw@[::1]:7687/db")
     assert (parsed.host, parsed.port, parsed.address) == ("::1", 7687, "[::1]:7687")
-    assert parse_url("bolt://[2001:db8::1]").address == "[2001:db8::1]"
+    assert parse_url("bolt://[2001:DB8::1]").address == "[2001:db8::1]"
 
 
 def test_the_path_gives_a_database_or_graph_name() -> None:
@@ -215,9 +215,10 @@ def test_the_scheme_is_case_insensitive() -> None:
         ("json:///x.json#frag", "#fragment"),
         ("memory://#", "#fragment"),
         ("bolt://host/db?database=x#top", "#fragment"),
-        ("sqlite:///x.db?read_only=1&read_only=0", "given twice"),
-        ("sqlite:///x.db?read_only=1&read_only=1", "given twice"),
-        ("bolt://host?database=a&database=b", "given twice"),
+        ("sqlite:///x.db?read_only=1&read_only=0", "more than once"),
+        ("sqlite:///x.db?read_only=1&read_only=1", "more than once"),
+        ("bolt://host?database=a&database=b", "more than once"),
+        ("bolt://host?database=a&database=b&database=c", "more than once"),
         ("bolt://host?=x", "no name"),
         ("bolt://host:notaport", "port"),
         ("bolt://host:0", "port"),
