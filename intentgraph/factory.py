@@ -10,16 +10,28 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, cast
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from intentgraph._base import StoreBase
+from intentgraph._url import (
+    ParsedURL,
+    check_no_location,
+    check_query,
+    parse_url,
+    query_flag,
+    redact_url,
+)
 from intentgraph.errors import BackendNotInstalled, InvalidURL, StoreUnavailable
 
+# ParsedURL and the URL helpers are re-exported: backends imported them from here before
+# intentgraph._url existed.
 __all__ = [
     "DEFAULT_URL",
     "ParsedURL",
     "StorageFactory",
+    "check_query",
     "open_store",
+    "parse_url",
+    "query_flag",
     "redact_url",
     "register_backend",
 ]
@@ -28,74 +40,6 @@ log = logging.getLogger("intentgraph")
 
 DEFAULT_URL = "sqlite:///./intentgraph.db"
 """Where ``open_store()`` goes when neither an argument nor ``INTENTGRAPH_URL`` names a store."""
-
-
-@dataclass(frozen=True)
-class ParsedURL:
-    """A store URL taken apart. ``path`` follows SQLAlchemy: ``sqlite:///rel.db`` is relative,
-    ``sqlite:////abs/path.db`` absolute."""
-
-    raw: str
-    scheme: str
-    username: str | None
-    password: str | None
-    host: str | None
-    port: int | None
-    path: str
-    query: dict[str, str]
-
-    @property
-    def redacted(self) -> str:
-        """The URL with the password replaced by ``***``."""
-        return redact_url(self.raw)
-
-    def file_path(self) -> str:
-        """Return the filesystem path of a file-backed store URL."""
-        if self.host:
-            raise InvalidURL(
-                f"{self.redacted}: a {self.scheme} URL has no host; write "
-                f"{self.scheme}:///relative/path or {self.scheme}:////absolute/path"
-            )
-        path = self.path[1:] if self.path.startswith("/") else self.path
-        if not path:
-            raise InvalidURL(f"{self.redacted}: no file path given")
-        return os.path.expanduser(path)
-
-
-def parse_url(url: str) -> ParsedURL:
-    """Split a store URL; raise ``InvalidURL`` when it has no scheme."""
-    if not isinstance(url, str) or "://" not in url:
-        raise InvalidURL(f"not a store URL: {redact_url(str(url))!r} (expected scheme://...)")
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidURL(f"{redact_url(url)}: bad port") from exc
-    return ParsedURL(
-        raw=url,
-        scheme=parts.scheme.lower(),
-        username=parts.username,
-        password=parts.password,
-        host=parts.hostname,
-        port=port,
-        path=parts.path,
-        query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-    )
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        return "<unparseable URL>"
 
 
 class _Opener(Protocol):
@@ -108,8 +52,10 @@ class _Entry:
     extra: str | None  # the pip extra that installs its dependencies
 
 
+_MEMORY = "intentgraph.backends.memory:MemoryStore"
+
 _BUILTIN: dict[str, _Entry] = {
-    "memory": _Entry("intentgraph.backends.memory:MemoryStore", None),
+    "memory": _Entry(_MEMORY, None),
     "json": _Entry("intentgraph.backends.jsonfile:JsonFileStore", None),
     "sqlite": _Entry("intentgraph.backends.sqlite:SqliteStore", None),
 }
@@ -155,7 +101,12 @@ class StorageFactory:
         if url is None:
             url = os.environ.get("INTENTGRAPH_URL") or DEFAULT_URL
         parsed = parse_url(url)
-        opener = self._load(parsed.scheme)
+        entry = self._entry(parsed.scheme)
+        if entry.target == _MEMORY:
+            # MemoryStore.from_url ignores the rest of the URL; until it checks for itself,
+            # refuse here what a user may have meant as a place (memory://somehost).
+            check_no_location(parsed)
+        opener = self._load(parsed.scheme, entry)
         try:
             return opener.from_url(parsed)
         except StoreUnavailable as exc:
@@ -169,11 +120,14 @@ class StorageFactory:
             store.mark_degraded(reason)
             return store
 
-    def _load(self, scheme: str) -> _Opener:
+    def _entry(self, scheme: str) -> _Entry:
         entry = self._registry.get(scheme)
         if entry is None:
             known = ", ".join(f"{s}://" for s in self.schemes)
             raise InvalidURL(f"unknown store scheme {scheme!r}; known: {known}")
+        return entry
+
+    def _load(self, scheme: str, entry: _Entry) -> _Opener:
         module_name, _, attr = entry.target.partition(":")
         try:
             module = importlib.import_module(module_name)
@@ -194,24 +148,3 @@ def open_store(url: str | None = None, *, fallback: bool = False) -> StoreBase:
 def register_backend(scheme: str, target: str, *, extra: str | None = None) -> None:
     """Register a backend on the default factory, for ``open_store`` and ``INTENTGRAPH_URL``."""
     _default_factory.register(scheme, target, extra=extra)
-
-
-def query_flag(url: ParsedURL, name: str, default: bool = False) -> bool:
-    """Read a boolean query parameter (``1/0``, ``true/false``, ``yes/no``)."""
-    raw = url.query.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on", ""):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise InvalidURL(f"{url.redacted}: {name}={raw!r} is not a boolean")
-
-
-def check_query(url: ParsedURL, allowed: set[str]) -> None:
-    """Raise ``InvalidURL`` for query parameters the backend does not understand."""
-    unknown = set(url.query) - allowed
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise InvalidURL(f"{url.redacted}: unknown option(s) {names}")
