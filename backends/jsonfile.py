@@ -30,6 +30,7 @@ import pydantic
 
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._transactions import Level, gc_paused
+from intentgraph._url import ParsedURL, check_query, query_flag
 from intentgraph.backends.memory import MemoryStore, RedoOp
 from intentgraph.errors import (
     InvalidIntent,
@@ -83,10 +84,8 @@ class JsonFileStore(MemoryStore):
             raise
 
     @classmethod
-    def from_url(cls, url: Any) -> JsonFileStore:
+    def from_url(cls, url: ParsedURL) -> JsonFileStore:
         """Open from ``json:///relative/path.json`` or ``json:////absolute/path.json``."""
-        from intentgraph.factory import check_query, query_flag
-
         check_query(url, {"read_only"})
         return cls(url.file_path(), read_only=query_flag(url, "read_only"), url=url.redacted)
 

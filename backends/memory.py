@@ -29,6 +29,7 @@ from intentgraph._base import (
     ready_key,
 )
 from intentgraph._transactions import Level
+from intentgraph._url import ParsedURL, check_no_location, check_query
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -424,10 +425,9 @@ class MemoryStore(StoreBase):
         )
 
     @classmethod
-    def from_url(cls, url: Any) -> MemoryStore:
+    def from_url(cls, url: ParsedURL) -> MemoryStore:
         """Open from a ``memory://`` URL (each call is a new, empty store)."""
-        from intentgraph.factory import check_query
-
+        check_no_location(url)  # memory://somehost names no place: refuse, do not ignore
         check_query(url, set())
         return cls(url="memory://")
 

@@ -33,6 +33,7 @@ from intentgraph._base import (
 )
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._transactions import Level
+from intentgraph._url import ParsedURL, check_query, query_flag
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
     FilterSQL,
@@ -203,13 +204,11 @@ class SqliteStore(StoreBase):
         }
 
     @classmethod
-    def from_url(cls, url: Any) -> SqliteStore:
+    def from_url(cls, url: ParsedURL) -> SqliteStore:
         """Open from ``sqlite:///relative.db`` or ``sqlite:////absolute.db``.
 
         Query options: ``busy_timeout`` (milliseconds, default 30000) and ``read_only``.
         """
-        from intentgraph.factory import check_query, query_flag
-
         check_query(url, {"busy_timeout", "read_only"})
         raw = url.query.get("busy_timeout", "30000")
         try:

@@ -14,7 +14,6 @@ from typing import Protocol, cast
 from intentgraph._base import StoreBase
 from intentgraph._url import (
     ParsedURL,
-    check_no_location,
     check_query,
     parse_url,
     query_flag,
@@ -52,10 +51,9 @@ class _Entry:
     extra: str | None  # the pip extra that installs its dependencies
 
 
-_MEMORY = "intentgraph.backends.memory:MemoryStore"
 
 _BUILTIN: dict[str, _Entry] = {
-    "memory": _Entry(_MEMORY, None),
+    "memory": _Entry("intentgraph.backends.memory:MemoryStore", None),
     "json": _Entry("intentgraph.backends.jsonfile:JsonFileStore", None),
     "sqlite": _Entry("intentgraph.backends.sqlite:SqliteStore", None),
 }
@@ -102,10 +100,6 @@ class StorageFactory:
             url = os.environ.get("INTENTGRAPH_URL") or DEFAULT_URL
         parsed = parse_url(url)
         entry = self._entry(parsed.scheme)
-        if entry.target == _MEMORY:
-            # MemoryStore.from_url ignores the rest of the URL; until it checks for itself,
-            # refuse here what a user may have meant as a place (memory://somehost).
-            check_no_location(parsed)
         opener = self._load(parsed.scheme, entry)
         try:
             return opener.from_url(parsed)
