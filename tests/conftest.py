@@ -11,6 +11,9 @@ import pytest
 import intentgraph as ig
 from intentgraph._base import StoreBase
 
+# Real graph servers (FalkorDB, ArcadeDB over Bolt, Neo4j), started only when a test asks.
+pytest_plugins = ["tests.graph_fixtures"]
+
 # Every backend the contract suite runs against; a new backend adds its name here.
 BACKENDS = ["memory", "json", "sqlite"]
 
