@@ -48,7 +48,6 @@ log = logging.getLogger("intentgraph")
 FORMAT = "intentgraph-json"
 FORMAT_VERSION = 1
 MIN_FOLD_BYTES = 4 * 1024 * 1024  # below this the journal is never folded before close
-READ_ATTEMPTS = 5
 
 
 class JsonFileStore(MemoryStore):
@@ -156,7 +155,7 @@ class JsonFileStore(MemoryStore):
         prefix, suffix = f".{self.path.name}.", ".tmp"
         with quietly:
             for name in os.listdir(self.path.parent):
-                middle = name[len(prefix) : -len(suffix)]
+                middle = name[len(prefix) : -len(suffix)].removeprefix("journal.")
                 if name.startswith(prefix) and name.endswith(suffix) and middle.isdigit():
                     with quietly:
                         os.unlink(self.path.parent / name)
@@ -164,45 +163,36 @@ class JsonFileStore(MemoryStore):
     # --- loading ----------------------------------------------------------------------
 
     def _load(self) -> None:
-        # A read-only opener holds no lock, so the writer may fold (replace the document,
-        # then empty the journal) while it reads. It keeps the document it read open, so that
-        # inode cannot be reused, and reads again if the path names another file by the end:
-        # whatever it saw then (a normal return or an error) may mix two states.
-        for _ in range(READ_ATTEMPTS):
-            try:
-                doc = open(self.path, "rb")  # noqa: SIM115 - closed below, kept open on purpose
-            except FileNotFoundError:
-                if self._read_only:
-                    raise StoreUnavailable(f"{self.path} does not exist") from None
-                self._write_document()  # a new store exists as soon as it is opened
-                continue
-            except OSError as exc:
-                raise _failure(exc, f"cannot read {self.path}", StoreUnavailable) from exc
-            with doc:
-                try:
-                    self._load_state(doc.read())
-                except (StorageError, OSError) as exc:
-                    if getattr(exc, "errno", 0) is None or not (
-                        self._read_only and _replaced(doc, self.path)
-                    ):
-                        raise
-                else:
-                    if not (self._read_only and _replaced(doc, self.path)):
-                        return
-            self._intents.clear()
-            self._out.clear()
-            self._in.clear()
-        raise StoreUnavailable(f"{self.path} kept changing while it was read; try again")
-
-    def _load_state(self, raw: bytes) -> None:
+        # A read-only opener holds no lock, so the writer may fold meanwhile. A fold writes
+        # the new document, then puts a new, empty journal in place of the old one (never
+        # truncating it), so reading the journal first and the document second always gives
+        # a document at least as new as the journal's start: never a gap, never a mix.
+        journal = self._read_journal()
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            if self._read_only:
+                raise StoreUnavailable(f"{self.path} does not exist") from None
+            self._write_document()  # a new store exists as soon as it is opened
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise _failure(exc, f"cannot read {self.path}", StoreUnavailable) from exc
         self._doc_size = len(raw)
         with gc_paused(len(raw) // 100):
             self._load_document(raw)
-            self._replay_journal()
+            self._replay_journal(journal)
         problems = self.graph_problems(dependency_cycles=False)  # cycles() reports those
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise StoreCorrupted(f"{self.path}: {problems[0]}{more}")
+
+    def _read_journal(self) -> bytes:
+        try:
+            return self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return b""
+        except OSError as exc:
+            raise _failure(exc, f"cannot read {self.journal_path}", StoreUnavailable) from exc
 
     def _load_document(self, raw: bytes) -> None:
         try:
@@ -231,13 +221,7 @@ class JsonFileStore(MemoryStore):
             )
         return f"{self.path} cannot be read as a store: {str(exc)[:500]}"
 
-    def _replay_journal(self) -> None:
-        try:
-            data = self.journal_path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise _failure(exc, f"cannot read {self.journal_path}", StoreUnavailable) from exc
+    def _replay_journal(self, data: bytes) -> None:
         # Only a final line without its newline can be torn by a crash (each record is
         # one write ending in a newline); a whole line that fails its checksum was
         # acknowledged once, so it is damage, never guessed away. Sequence numbers go up by
@@ -308,14 +292,12 @@ class JsonFileStore(MemoryStore):
         if not self._redo:  # nothing was written
             self._undo, level.committed = [], True
             return
-        fd = self._journal_fd
-        if fd is None:
-            raise StorageError(f"{self.journal_path} is not open for writing")
         seq = self._seq + 1
         ops_json = ",".join(_encode_op(op) for op in self._redo)
         payload = f'{{"seq":{seq},"ops":[{ops_json}]}}'.encode()
         line = b"%08x %s\n" % (zlib.crc32(payload), payload)
         try:
+            fd = self._journal()
             # Where the line starts, read from the file itself: a rollback cuts it off here,
             # so an interrupted write never leaves a line (or a sequence number) behind.
             level.disk_mark = os.fstat(fd).st_size
@@ -357,14 +339,45 @@ class JsonFileStore(MemoryStore):
             self._fold()
 
     def _fold(self) -> None:
+        """Write the document, then put a new, empty journal in place of the old one.
+
+        Cut short anywhere, this leaves a document whose seq covers every line of the journal
+        beside it (replay skips those), and the next commit finds its way back to the journal
+        file (``_journal``).
+        """
         self._write_document()
-        fd = self._journal_fd
-        if fd is not None:
+        tmp = self.path.with_name(f".{self.journal_path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
             try:
-                os.ftruncate(fd, 0)
                 os.fsync(fd)
-            except OSError as exc:
-                raise _failure(exc, f"cannot empty {self.journal_path}") from exc
+                os.replace(tmp, self.journal_path)
+                _fsync_dir(self.path.parent)
+            except BaseException:
+                os.close(fd)
+                raise
+        except OSError as exc:
+            with quietly:
+                tmp.unlink()
+            raise _failure(exc, f"cannot start a new {self.journal_path}") from exc
+        old, self._journal_fd = self._journal_fd, fd
+        if old is not None:
+            with quietly:
+                os.close(old)
+
+    def _journal(self) -> int:
+        """Return a descriptor of the file the journal path names now: after a fold cut short,
+        the one this store holds may be the old journal, which nobody reads any more."""
+        fd = self._journal_fd
+        if fd is not None and _same_file(fd, self.journal_path):
+            return fd
+        self._journal_fd = None
+        if fd is not None:
+            with quietly:
+                os.close(fd)
+        self._open_journal()
+        assert self._journal_fd is not None
+        return self._journal_fd
 
     def _write_document(self) -> None:
         body = self._render()
@@ -406,7 +419,7 @@ class JsonFileStore(MemoryStore):
             if fd is not None and os.fstat(fd).st_size > 0:
                 self._fold()
         except (StorageError, OSError) as exc:
-            if getattr(exc, "errno", 0) is None:
+            if _from_signal_handler(exc):
                 raise
             log.warning("intentgraph: journal kept unfolded at close: %s", exc)
         finally:
@@ -427,13 +440,15 @@ class JsonFileStore(MemoryStore):
         }
 
 
-def _failure(exc: OSError, message: str, kind: type[StorageError] = StorageError) -> StorageError:
-    """Return the error to raise for a failed file operation.
+def _from_signal_handler(exc: BaseException) -> bool:
+    """Return True for an ``OSError`` that came from neither the OS nor intentgraph: what a
+    signal handler raised (``TimeoutError`` is an ``OSError``), which must go on unchanged."""
+    return isinstance(exc, OSError) and exc.errno is None and not isinstance(exc, StorageError)
 
-    An ``OSError`` without an ``errno`` did not come from the OS: it is what a signal
-    handler raised (``TimeoutError`` is an ``OSError``), so it goes on unchanged.
-    """
-    if exc.errno is None:
+
+def _failure(exc: OSError, message: str, kind: type[StorageError] = StorageError) -> StorageError:
+    """Return the error to raise for a failed file operation (see ``_from_signal_handler``)."""
+    if _from_signal_handler(exc):
         raise exc
     return kind(f"{message}: {exc}")
 
@@ -506,11 +521,6 @@ def _same_file(fd: int, path: Path) -> bool:
         return os.fstat(fd).st_ino == os.stat(path).st_ino
     except FileNotFoundError:
         return False
-
-
-def _replaced(opened: Any, path: Path) -> bool:
-    """Return True when ``path`` no longer names the file ``opened`` holds open."""
-    return not _same_file(opened.fileno(), path)
 
 
 def _read_holder(fd: int) -> str:

@@ -80,7 +80,7 @@ class Transaction:
     All writes inside the block land together when it exits normally, or none of them do.
     """
 
-    __slots__ = ("__weakref__", "_exit", "_level", "_store")
+    __slots__ = ("__weakref__", "_entered", "_exit", "_level", "_store")
 
     __exit__ = ExitSlot()
 
@@ -88,16 +88,18 @@ class Transaction:
         self._store = store
         self._level = Level()
         self._exit: Callable[..., bool] | None = None
+        self._entered = False
 
     def _new_exit(self) -> Callable[..., bool]:
         return functools.partial(self._store._exit_level, self._level)
 
     def __enter__(self) -> None:
-        if self._level.token is not None:
+        if self._entered:
             raise TransactionError(
                 "this transaction() object was entered already; call store.transaction() "
                 "again for a new transaction"
             )
+        self._entered = True
         self._store._enter_level(self._level, self.__exit__)
 
     def __repr__(self) -> str:

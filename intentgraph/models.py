@@ -304,6 +304,14 @@ class Intent(_Model):
     def _utc(cls, value: datetime) -> datetime:
         return _to_utc(value)
 
+    @field_validator("original_request", "session_id", "goal")
+    @classmethod
+    def _valid_unicode(cls, value: str | None) -> str | None:
+        # pydantic checks a constrained str as UTF-8, but keeps a plain one as it is.
+        if value is not None and has_lone_surrogate(value):
+            raise ValueError(f"a string {_LONE_SURROGATE}")
+        return value
+
     @field_validator(*JSON_FIELDS, mode="before")
     @classmethod
     def _plain_json(cls, value: Any, info: pydantic.ValidationInfo) -> Any:

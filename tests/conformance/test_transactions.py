@@ -169,3 +169,20 @@ def test_committed_writes_persist_and_rolled_back_ones_do_not(seeded, store_url,
         assert snapshot(again) == before
         assert again.exists("kept") is True
         assert again.exists("lost") is False
+
+
+@pytest.mark.parametrize("operation", ["close", "compact"])
+def test_close_or_compact_inside_a_transaction_is_refused_and_persists_nothing(
+    store: ig.IntentStorage, store_url: str, operation: str
+) -> None:
+    with pytest.raises(RuntimeError, match="leaves"), store.transaction():
+        store.put(ig.Intent(id="ghost", name="never committed"))
+        with pytest.raises(ig.errors.TransactionError, match=operation):
+            getattr(store, operation)()
+        raise RuntimeError("the block leaves with an error")
+    assert not store.exists("ghost")
+    store.put(ig.Intent(id="kept", name="the store goes on"))
+    if store.backend != "memory":
+        store = reopen(store, store_url)
+    assert [i.id for i in store.list()] == ["kept"]
+    store.close()
