@@ -11,14 +11,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from intentgraph._base import HOLDING_STATUSES
 from intentgraph.backends._sqlite_query import json_list
-from intentgraph.models import ACTIONABLE_STATUSES, IntentStatus
+from intentgraph.models import (
+    ACTIONABLE_STATUSES,
+    FINISHED_SUBGOAL,
+    HOLDING_STATUSES,
+    IntentStatus,
+)
 
 __all__ = [
     "READY_SQL",
     "count_dependency",
     "count_dependency_of_dependents",
+    "count_subgoal",
+    "count_subgoal_of",
     "dependency_ids",
     "dependent_ids",
     "reach",
@@ -29,15 +35,15 @@ __all__ = [
 _HOLD = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING_STATUSES)) + ")"
 _ACTIONABLE = "(" + ", ".join(f"'{s.value}'" for s in sorted(ACTIONABLE_STATUSES)) + ")"
 _DONE = f"'{IntentStatus.COMPLETED.value}'"
+_FINISHED = "(" + ", ".join(f"'{s.value}'" for s in sorted(FINISHED_SUBGOAL)) + ")"
 
 # Written exactly as the partial index ix_intents_ready so that the planner uses it.
-READY_WHERE = "status = 'active' AND unmet = 0 AND held = 0"
+READY_WHERE = "status = 'active' AND unmet = 0 AND held = 0 AND open_subgoals = 0"
 assert {s.value for s in ACTIONABLE_STATUSES} == {"active"}, "update ix_intents_ready"
 READY_SQL = (
     f"SELECT data FROM intents INDEXED BY ix_intents_ready WHERE {READY_WHERE}"
     " ORDER BY priority DESC, created_us, id LIMIT ?"
 )
-BLOCKED_WHERE = f"status IN {_ACTIONABLE} AND (unmet > 0 OR held > 0)"
 
 # Direct dependencies of ?1 and direct dependents of ?1, one row per blocking edge.
 _DEPENDENCIES = (
@@ -146,6 +152,29 @@ def count_dependency_of_dependents(
         if row is None or row[0] == IntentStatus.COMPLETED.value:
             return
     db.execute(_COUNT_DEPENDENTS, (intent_id, delta))
+
+
+_COUNT_SUBGOAL = """
+UPDATE intents SET open_subgoals = open_subgoals + ?2
+WHERE id = (SELECT target FROM edges WHERE source = ?1 AND type = 'IS_SUBGOAL_OF')
+"""
+
+
+_COUNT_SUBGOAL_OF = f"""
+UPDATE intents SET open_subgoals = open_subgoals + ?3
+WHERE id = ?1 AND (SELECT status FROM intents WHERE id = ?2) NOT IN {_FINISHED}
+"""
+
+
+def count_subgoal_of(db: sqlite3.Connection, parent: str, child: str, delta: int) -> None:
+    """Account for the subgoal edge ``child`` -> ``parent`` added (+1) or removed (-1)."""
+    db.execute(_COUNT_SUBGOAL_OF, (parent, child, delta))
+
+
+def count_subgoal(db: sqlite3.Connection, child: str, delta: int) -> None:
+    """Account for ``child`` becoming unfinished (+1) or finished (-1) for its parent, or
+    for its subgoal edge being added (+1) or removed (-1) while it is unfinished."""
+    db.execute(_COUNT_SUBGOAL, (child, delta))
 
 
 def refresh_unmet(db: sqlite3.Connection, intent_ids: Iterable[str]) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pydantic_core
 
 from intentgraph.errors import InvalidIntent, StoreCorrupted
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
-from intentgraph.protocol import IntentFilter
+from intentgraph.filters import IntentFilter
+from intentgraph.models import Edge, EdgeType, Intent, IntentStatus, Lease
 
 __all__ = ["FilterSQL", "edge_from_json", "intent_from_json", "to_us"]
 
@@ -67,6 +67,8 @@ def intent_from_json(data: str) -> Intent:
             fields["created_at"] = _fromiso(fields["created_at"])
             fields["updated_at"] = _fromiso(fields["updated_at"])
             fields["status"] = _STATUSES[fields["status"]]
+            if fields["lease"] is not None:  # only while executing: rare, validate it
+                fields["lease"] = Lease.model_validate(fields["lease"])
             return _assemble(Intent, fields)  # type: ignore[no-any-return]
     except (ValueError, KeyError, TypeError):
         pass

@@ -57,6 +57,42 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX ix_edges_target ON edges(target, type, source)",
         "CREATE INDEX ix_edges_type ON edges(type, source, target)",
     ),
+    (
+        # The work loop: subgoals hold their parent, claims carry leases, and a change feed.
+        "ALTER TABLE intents ADD COLUMN open_subgoals INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE intents ADD COLUMN lease_expires_us INTEGER",
+        """
+        UPDATE intents SET data = json_set(data, '$.lease', json('null'), '$.attempts', 0,
+                                            '$.reason', json('null'))
+        WHERE json_type(data, '$.attempts') IS NULL
+        """,
+        """
+        UPDATE intents SET open_subgoals = (
+            SELECT count(*) FROM edges e JOIN intents c ON c.id = e.source
+            WHERE e.target = intents.id AND e.type = 'IS_SUBGOAL_OF'
+              AND c.status NOT IN ('completed', 'archived'))
+        """,
+        "DROP INDEX ix_intents_ready",
+        """
+        CREATE INDEX ix_intents_ready ON intents(priority DESC, created_us, id)
+        WHERE status = 'active' AND unmet = 0 AND held = 0 AND open_subgoals = 0
+        """,
+        # reclaim_expired() reads the expired leases in expiry order and stops.
+        """
+        CREATE INDEX ix_intents_lease ON intents(lease_expires_us)
+        WHERE lease_expires_us IS NOT NULL
+        """,
+        """
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            op TEXT NOT NULL,
+            intent_id TEXT NOT NULL,
+            target TEXT,
+            type TEXT,
+            status TEXT
+        )
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,7 +31,7 @@ import pydantic
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_query, query_flag
-from intentgraph.backends.memory import MemoryStore, RedoOp
+from intentgraph.backends.memory import MemoryStore, RedoOp, change_record
 from intentgraph.errors import (
     InvalidIntent,
     InvalidURL,
@@ -46,7 +46,8 @@ from intentgraph.models import Edge, EdgeType, Intent
 log = logging.getLogger("intentgraph")
 
 FORMAT = "intentgraph-json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS = (1, 2)  # version 1 had no claims and no change feed: its intents read as unclaimed
 MIN_FOLD_BYTES = 4 * 1024 * 1024  # below this the journal is never folded before close
 
 
@@ -199,11 +200,13 @@ class JsonFileStore(MemoryStore):
             doc = _Document.model_validate_json(raw)
         except pydantic.ValidationError as exc:
             raise StoreCorrupted(self._why_unreadable(raw, exc)) from exc
-        if doc.format != FORMAT or doc.version != FORMAT_VERSION:
+        if doc.format != FORMAT or doc.version not in READS:
             raise StoreCorrupted(self._why_unreadable(raw, None))
         self._seq = doc.seq
+        self._change_seq = doc.changes
         for intent in doc.intents:
             self._intents[intent.id] = intent
+            self._index_lease(intent.id, intent)
         for edge in doc.edges:
             self._restore_edge(edge.key, edge)
 
@@ -214,10 +217,10 @@ class JsonFileStore(MemoryStore):
             return f"{self.path} is not valid JSON"
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             return f"{self.path} is not an intentgraph JSON store"
-        if head.get("version") != FORMAT_VERSION:
+        if head.get("version") not in READS:
             return (
                 f"{self.path} has format version {head.get('version')!r}; "
-                f"this intentgraph reads version {FORMAT_VERSION}"
+                f"this intentgraph reads versions {', '.join(map(str, READS))}"
             )
         return f"{self.path} cannot be read as a store: {str(exc)[:500]}"
 
@@ -256,22 +259,35 @@ class JsonFileStore(MemoryStore):
                 os.fsync(fh.fileno())
 
     def _apply(self, ops: builtins.list[dict[str, Any]]) -> None:
+        """Apply one journal record; its operations extend the change feed, in order."""
         try:
             for op in ops:
                 kind = op["op"]
+                redo: RedoOp
                 if kind == "put":
                     intent = Intent.model_validate(op["intent"])
+                    existed = intent.id in self._intents
                     self._intents[intent.id] = intent
+                    self._index_lease(intent.id, intent)
+                    redo = ("put", intent)
                 elif kind == "del":
-                    self._intents.pop(op["id"], None)
+                    existed = self._intents.pop(op["id"], None) is not None
+                    self._index_lease(op["id"], None)
+                    redo = ("del", op["id"])
                 elif kind == "edge":
                     edge = Edge.model_validate(op["edge"])
+                    existed = False
                     self._restore_edge(edge.key, edge)
+                    redo = ("edge", edge)
                 elif kind == "unedge":
                     key = (op["source"], op["target"], EdgeType(op["type"]))
+                    existed = False
                     self._restore_edge(key, None)
+                    redo = ("unedge", key)
                 else:
                     raise ValueError(f"unknown operation {kind!r}")
+                self._change_seq += 1
+                self._recent.append(change_record(self._change_seq, redo, existed=existed))
         except (ValueError, KeyError, TypeError, InvalidIntent) as exc:
             raise StoreCorrupted(f"{self.journal_path}: bad record: {exc}") from exc
 
@@ -292,6 +308,7 @@ class JsonFileStore(MemoryStore):
         if not self._redo:  # nothing was written
             self._undo, level.committed = [], True
             return
+        mark = self._stage_changes()
         seq = self._seq + 1
         ops_json = ",".join(_encode_op(op) for op in self._redo)
         payload = f'{{"seq":{seq},"ops":[{ops_json}]}}'.encode()
@@ -305,7 +322,14 @@ class JsonFileStore(MemoryStore):
             os.fdatasync(fd)
         except OSError as exc:
             raise _failure(exc, f"cannot write {self.journal_path}") from exc
-        self._seq, self._undo, self._redo, level.committed = seq, [], [], True  # commit point
+        # The commit point: one statement.
+        self._seq, self._undo, self._redo, self._change_seq, level.committed = (
+            seq,
+            [],
+            [],
+            mark,
+            True,
+        )
         if level.disk_mark + len(line) > max(MIN_FOLD_BYTES, self._doc_size):
             try:
                 self._fold()
@@ -403,6 +427,7 @@ class JsonFileStore(MemoryStore):
         parts = [
             "{\n",
             f'  "format": "{FORMAT}",\n  "version": {FORMAT_VERSION},\n  "seq": {self._seq},\n',
+            f'  "changes": {self._change_seq},\n',
             '  "intents": [',
             ",".join(f"\n    {line}" for line in intents),
             "\n  ]" if intents else "]",
@@ -489,6 +514,7 @@ class _Document(pydantic.BaseModel):
     format: str
     version: int
     seq: int = pydantic.Field(ge=0)
+    changes: int = pydantic.Field(default=0, ge=0)
     intents: list[Intent]
     edges: list[Edge]
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Iterator
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from intentgraph import _graph
 from intentgraph._base import (
-    HOLDING_STATUSES,
     StoreBase,
-    as_edge_type,
-    as_intent,
     canonical_edge,
     check_direction,
     check_limit,
@@ -26,8 +24,8 @@ from intentgraph._base import (
     dependency_pair,
     next_version,
     pick_direction,
-    ready_key,
 )
+from intentgraph._queries import ready_key
 from intentgraph._transactions import Level
 from intentgraph._url import ParsedURL, check_no_location, check_query
 from intentgraph.errors import (
@@ -40,14 +38,18 @@ from intentgraph.errors import (
     MultipleParents,
     StoreCorrupted,
 )
+from intentgraph.filters import Direction, IntentFilter
 from intentgraph.models import (
     ACTIONABLE_STATUSES,
+    FINISHED_SUBGOAL,
+    HOLDING_STATUSES,
     Edge,
     EdgeType,
     Intent,
     IntentStatus,
+    as_edge_type,
 )
-from intentgraph.protocol import Direction, IntentFilter, TreeNode
+from intentgraph.results import Change, ChangeBatch, ChangeOp, TreeNode
 
 EdgeKey = tuple[str, str, EdgeType]
 # intent id -> edge type -> the id at the other end -> edge
@@ -72,6 +74,11 @@ class MemoryStore(StoreBase):
         self._in: Adjacency = {}  # target -> type -> source -> edge
         self._undo: builtins.list[tuple[str, Any, Any]] = []
         self._redo: builtins.list[RedoOp] = []
+        self._leased: set[str] = set()  # executing intents with a lease: reclaim looks here
+        # The change feed: records past ``_change_seq`` belong to a commit in progress (or
+        # one that failed) and are never shown; the commit statement moves the mark.
+        self._change_seq = 0
+        self._recent: builtins.list[ChangeRecord] = []
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -91,7 +98,35 @@ class MemoryStore(StoreBase):
 
     def _persist(self, level: Level) -> None:
         """Make the outermost level's redo log durable, then mark it committed."""
-        self._undo, self._redo, level.committed = [], [], True  # the commit point
+        mark = self._stage_changes()
+        self._undo, self._redo, self._change_seq, level.committed = [], [], mark, True
+
+    def _stage_changes(self) -> int:
+        """Append the change records of the redo log past the committed mark; return the
+        mark that publishes them (set it in the commit statement)."""
+        recent = self._recent
+        while recent and recent[-1][0] > self._change_seq:
+            recent.pop()  # left by a commit that failed
+        seq = self._change_seq
+        for (_, _, previous), op in zip(self._undo, self._redo, strict=True):
+            seq += 1
+            recent.append(change_record(seq, op, existed=previous is not None))
+        if len(recent) > 2 * CHANGE_HISTORY:
+            del recent[: len(recent) - CHANGE_HISTORY]
+        return seq
+
+    def _changes(self, since: int, limit: int | None) -> ChangeBatch:
+        with self._lock:
+            mark, recent = self._change_seq, self._recent
+            first = recent[0][0] if recent else mark + 1
+            if not first <= since + 1 <= mark + 1:  # forgotten, or from another store
+                return ChangeBatch(seq=mark, latest=mark, changes=[], complete=False)
+            start = since + 1 - first
+            stop = mark + 1 - first if limit is None else min(mark + 1 - first, start + limit)
+            rows = recent[start:stop]
+        last = rows[-1][0] if rows else since
+        changes = [as_change(r) for r in rows]
+        return ChangeBatch(seq=last, latest=mark, changes=changes, complete=True)
 
     def _tx_rollback(self, level: Level) -> None:
         if level.mark is None:
@@ -101,6 +136,7 @@ class MemoryStore(StoreBase):
         while len(undo) > undo_mark:
             kind, key, previous = undo[-1]  # restore, then pop: safe to interrupt and redo
             if kind == "intent":
+                self._index_lease(key, previous)
                 if previous is None:
                     self._intents.pop(key, None)
                 else:
@@ -114,13 +150,21 @@ class MemoryStore(StoreBase):
 
     def _set_intent(self, intent: Intent) -> None:
         self._undo.append(("intent", intent.id, self._intents.get(intent.id)))
+        self._index_lease(intent.id, intent)
         self._intents[intent.id] = intent
         self._redo.append(("put", intent))
 
     def _drop_intent(self, intent_id: str) -> None:
         self._undo.append(("intent", intent_id, self._intents[intent_id]))
+        self._index_lease(intent_id, None)
         del self._intents[intent_id]
         self._redo.append(("del", intent_id))
+
+    def _index_lease(self, intent_id: str, intent: Intent | None) -> None:
+        if intent is not None and intent.lease is not None:
+            self._leased.add(intent_id)
+        else:
+            self._leased.discard(intent_id)
 
     def _set_edge(self, edge: Edge) -> None:
         key = edge.key
@@ -161,20 +205,21 @@ class MemoryStore(StoreBase):
             intent = self._intents.get(intent_id) if is_text(intent_id) else None
             return None if intent is None else clone(intent)
 
-    def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
-        new = as_intent(intent)
+    def _replace(
+        self, new: Intent, *, expected_version: int | None = None, claims: bool = False
+    ) -> Intent:
         with self._write():
             stored = self._intents.get(new.id)
             if stored is None:
                 raise IntentNotFound(new.id)
-            new = next_version(stored, new, expected_version)
+            new = next_version(stored, new, expected_version, now=self.now(), claims=claims)
             self._set_intent(new)
             return clone(new)
 
     def delete(self, intent_id: str, *, detach: bool = True) -> None:
         with self._write():
             self._require(intent_id)
-            touching = self._touching(intent_id)
+            touching = sorted(self._touching(intent_id), key=lambda e: e.key)  # feed order
             if touching and not detach:
                 raise IntentInUse(intent_id, len(touching))
             for edge in touching:
@@ -420,9 +465,40 @@ class MemoryStore(StoreBase):
         for dep in self._dependency_ids(intent.id):
             if self._intents[dep].status is not IntentStatus.COMPLETED:
                 return False
+        for child in self._child_ids(intent.id):
+            if self._intents[child].status not in FINISHED_SUBGOAL:
+                return False
         return all(
             self._intents[a].status not in HOLDING_STATUSES for a in self._ancestor_ids(intent.id)
         )
+
+    def _expired_leases(self, now: datetime) -> builtins.list[Intent]:
+        with self._lock:
+            found = [
+                self._intents[i]
+                for i in sorted(self._leased)
+                if self._intents[i].lease.expires_at <= now  # type: ignore[union-attr]
+            ]
+            return [clone(i) for i in found]
+
+    def _impact_of(self, intent: Intent, *, holds_parent: bool) -> dict[str, int]:
+        with self._lock:
+            intents = self._intents
+
+            def pairs(ids: Iterable[str]) -> builtins.list[_graph.Neighbour]:
+                return [(i, intents[i].status in FINISHED_SUBGOAL) for i in ids]
+
+            def parent(intent_id: str) -> _graph.Neighbour | None:
+                up = self._parent_id(intent_id)
+                return None if up is None else (up, intents[up].status in FINISHED_SUBGOAL)
+
+            return _graph.blast_radius(
+                intent.id,
+                children=lambda n: pairs(self._child_ids(n)),
+                dependents=lambda n: pairs(self._dependent_ids(n)),
+                parent=parent,
+                holds_parent=holds_parent,
+            )
 
     @classmethod
     def from_url(cls, url: ParsedURL) -> MemoryStore:
@@ -430,6 +506,38 @@ class MemoryStore(StoreBase):
         check_no_location(url)  # memory://somehost names no place: refuse, do not ignore
         check_query(url, set())
         return cls(url="memory://")
+
+
+CHANGE_HISTORY = 100_000
+"""How many recent changes a memory store keeps for ``changes()``."""
+
+ChangeRecord = tuple[int, str, str, str | None, str | None, str | None]
+"""(seq, op, intent id or edge source, edge target, edge type, status): a change, compactly."""
+
+
+def change_record(seq: int, op: RedoOp, *, existed: bool) -> ChangeRecord:
+    """Return the change record of one redo operation (``existed``: the intent was stored)."""
+    kind, value = op
+    if kind == "put":
+        return (seq, "update" if existed else "put", value.id, None, None, value.status.value)
+    if kind == "del":
+        return (seq, "delete", value, None, None, None)
+    if kind == "edge":
+        return (seq, "add_edge", value.source, value.target, value.type.value, None)
+    source, target, etype = value
+    return (seq, "remove_edge", source, target, etype.value, None)
+
+
+def as_change(record: ChangeRecord) -> Change:
+    seq, op, intent_id, target, etype, status = record
+    return Change.model_construct(
+        seq=seq,
+        op=cast(ChangeOp, op),
+        intent_id=intent_id,
+        target=target,
+        type=None if etype is None else EdgeType(etype),
+        status=None if status is None else IntentStatus(status),
+    )
 
 
 def is_text(*ids: object) -> bool:

@@ -14,15 +14,13 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from intentgraph import _graph
 from intentgraph._base import (
-    HOLDING_STATUSES,
     StoreBase,
-    as_edge_type,
-    as_intent,
     canonical_edge,
     check_direction,
     check_limit,
@@ -43,6 +41,7 @@ from intentgraph.backends._sqlite_query import (
     to_us,
 )
 from intentgraph.backends._sqlite_schema import SCHEMA_VERSION, migrate, user_version
+from intentgraph.backends.memory import as_change
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -58,20 +57,37 @@ from intentgraph.errors import (
     StoreCorrupted,
     StoreUnavailable,
 )
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
-from intentgraph.protocol import BlockedIntent, Direction, IntentFilter, TreeNode, search_text
+from intentgraph.filters import Direction, IntentFilter, search_text
+from intentgraph.models import (
+    FINISHED_SUBGOAL,
+    HOLDING_STATUSES,
+    Edge,
+    EdgeType,
+    Intent,
+    IntentStatus,
+    as_edge_type,
+)
+from intentgraph.results import ChangeBatch, TreeNode
 
 __all__ = ["SqliteStore"]
 
 _HOLDING = HOLDING_STATUSES
 _INSERT_INTENT = (
     "INSERT INTO intents (id, status, priority, name, session_id, created_us, updated_us,"
-    " search, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " search, lease_expires_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_INTENT = (
     "UPDATE intents SET status = ?, priority = ?, name = ?, session_id = ?, updated_us = ?,"
-    " search = ?, data = ? WHERE id = ?"
+    " search = ?, lease_expires_us = ?, data = ? WHERE id = ?"
 )
+_INSERT_CHANGE = "INSERT INTO changes (op, intent_id, target, type, status) VALUES (?, ?, ?, ?, ?)"
+# Keep the last CHANGE_HISTORY changes: an indexed range delete, usually of one row.
+_TRIM_CHANGES = (
+    "DELETE FROM changes WHERE seq <= (SELECT seq FROM sqlite_sequence WHERE name = 'changes') - ?"
+)
+CHANGE_HISTORY = 100_000
+"""How many recent changes a SQLite store keeps for ``changes()``."""
+_FINISHED = FINISHED_SUBGOAL
 
 
 def _translate(exc: BaseException, path: str, *, opening: bool = False) -> StorageError:
@@ -112,6 +128,7 @@ def _row(intent: Intent, data: str) -> tuple[Any, ...]:
         to_us(intent.created_at),
         to_us(intent.updated_at),
         search_text(intent),  # text search reads this column: one definition of it
+        None if intent.lease is None else to_us(intent.lease.expires_at),
         data,
     )
 
@@ -315,6 +332,7 @@ class SqliteStore(StoreBase):
                     self._conn.executemany(_INSERT_INTENT, rows)
                 except sqlite3.IntegrityError as exc:
                     raise _Clash(exc) from exc
+                self._record([("put", i.id, None, None, i.status.value) for i in batch])
         except _Clash as clash:
             # The write is undone by now, so what is present was there before it. (A
             # savepoint around executemany would double its cost.)
@@ -349,20 +367,26 @@ class SqliteStore(StoreBase):
                 is not None
             )
 
-    def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
-        new = as_intent(intent)
+    def _replace(
+        self, new: Intent, *, expected_version: int | None = None, claims: bool = False
+    ) -> Intent:
         with self._write():
             db = self._conn
             row = db.execute("SELECT data FROM intents WHERE id = ?", (new.id,)).fetchone()
             if row is None:
                 raise IntentNotFound(new.id)
             stored = intent_from_json(row[0])
-            new = next_version(stored, new, expected_version)
-            data = intent_to_json(new)
-            values = _row(new, data)
+            new = next_version(stored, new, expected_version, now=self.now(), claims=claims)
+            values = _row(new, intent_to_json(new))
             db.execute(_UPDATE_INTENT, (*values[1:5], *values[6:], new.id))
             self._status_changed(db, new.id, stored.status, new.status)
+            self._record([("update", new.id, None, None, new.status.value)])
             return new
+
+    def _record(self, changes: builtins.list[tuple[str, str, Any, Any, Any]]) -> None:
+        """Add rows to the change feed, in the write's own transaction."""
+        self._conn.executemany(_INSERT_CHANGE, changes)
+        self._conn.execute(_TRIM_CHANGES, (CHANGE_HISTORY,))
 
     def _status_changed(
         self, db: sqlite3.Connection, intent_id: str, old: IntentStatus, new: IntentStatus
@@ -372,6 +396,8 @@ class SqliteStore(StoreBase):
             g.count_dependency_of_dependents(db, intent_id, -1 if new is done else 1)
         if (old in _HOLDING) != (new in _HOLDING):
             g.refresh_held(db, intent_id)
+        if (old in _FINISHED) != (new in _FINISHED):
+            g.count_subgoal(db, intent_id, -1 if new in _FINISHED else 1)
 
     def delete(self, intent_id: str, *, detach: bool = True) -> None:
         with self._write():
@@ -384,9 +410,23 @@ class SqliteStore(StoreBase):
             ).fetchone()[0]
             if touching and not detach:
                 raise IntentInUse(intent_id, touching)
-            # Its dependents stop waiting for it: the cascade removes their edges to it.
+            # Its dependents stop waiting for it, and its parent for it as a subgoal: the
+            # cascade removes their edges to it.
             g.count_dependency_of_dependents(db, intent_id, -1, unless_completed=True)
+            status = db.execute("SELECT status FROM intents WHERE id = ?", (intent_id,))
+            if IntentStatus(status.fetchone()[0]) not in _FINISHED:
+                g.count_subgoal(db, intent_id, -1)
             children = self._child_ids(db, intent_id)
+            gone = db.execute(
+                "SELECT source, target, type FROM edges WHERE source = ?1"
+                " UNION ALL SELECT source, target, type FROM edges WHERE target = ?1"
+                " ORDER BY 1, 2, 3",
+                (intent_id,),
+            ).fetchall()
+            self._record(
+                [("remove_edge", s, t, k, None) for s, t, k in gone]
+                + [("delete", intent_id, None, None, None)]
+            )
             db.execute("DELETE FROM intents WHERE id = ?", (intent_id,))  # edges cascade
             for child in children:
                 g.refresh_held(db, child)
@@ -438,6 +478,7 @@ class SqliteStore(StoreBase):
                 "UPDATE edges SET data = ? WHERE source = ? AND type = ? AND target = ?",
                 (edge_to_json(edge), *key),
             )
+            self._record([("add_edge", edge.source, edge.target, edge.type.value, None)])
             return edge
         self._check_invariants(db, edge)
         db.execute(
@@ -445,6 +486,7 @@ class SqliteStore(StoreBase):
             (*key, edge_to_json(edge)),
         )
         self._edge_changed(db, edge, +1)
+        self._record([("add_edge", edge.source, edge.target, edge.type.value, None)])
         return edge
 
     def _check_invariants(self, db: sqlite3.Connection, edge: Edge) -> None:
@@ -473,6 +515,7 @@ class SqliteStore(StoreBase):
             g.count_dependency(db, *pair, delta)
         elif edge.type is EdgeType.IS_SUBGOAL_OF:
             g.refresh_held(db, edge.source)
+            g.count_subgoal_of(db, edge.target, edge.source, delta)
 
     def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
         etype = as_edge_type(type)
@@ -490,6 +533,7 @@ class SqliteStore(StoreBase):
                 raise EdgeNotFound(source, target, etype.value)
             removed = Edge.model_construct(source=source, target=target, type=etype)
             self._edge_changed(db, removed, -1)
+            self._record([("remove_edge", source, target, etype.value, None)])
 
     def edges(
         self,
@@ -665,30 +709,55 @@ class SqliteStore(StoreBase):
             rows = db.execute(g.READY_SQL, (_clamp(limit, -1),)).fetchall()
         return [intent_from_json(r[0]) for r in rows]
 
-    def blocked(self) -> builtins.list[BlockedIntent]:
+    def _next_ready(self, flt: IntentFilter) -> Intent | None:
+        q = FilterSQL(flt)
+        where = " AND ".join([g.READY_WHERE, *q.where])
+        sql = (
+            f"SELECT data FROM intents INDEXED BY ix_intents_ready WHERE {where}"
+            " ORDER BY priority DESC, created_us, id"
+        )
+        with self._db() as db:
+            if not q.python_filter:
+                row = db.execute(sql + " LIMIT 1", q.params).fetchone()
+                return None if row is None else intent_from_json(row[0])
+            for (data,) in db.execute(sql, q.params):
+                intent = intent_from_json(data)
+                if flt.matches(intent):
+                    return intent
+        return None
+
+    def _require_ready(self, intent: Intent) -> None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT unmet, held, open_subgoals FROM intents WHERE id = ?", (intent.id,)
+            ).fetchone()
+        if row is not None and not any(row):
+            return
+        super()._require_ready(intent)  # names what holds it
+
+    def _expired_leases(self, now: datetime) -> builtins.list[Intent]:
         with self._db() as db:
             rows = db.execute(
-                f"SELECT id, unmet, held, data FROM intents WHERE {g.BLOCKED_WHERE}"
-                " ORDER BY priority DESC, created_us, id"
+                "SELECT data FROM intents WHERE lease_expires_us <= ? ORDER BY id", (to_us(now),)
             ).fetchall()
-            deps = {r[0]: self._unmet_dependencies(db, r[0]) for r in rows if r[1]}
-            held = {r[0]: self._holding_ancestors(db, r[0]) for r in rows if r[2]}
-        return [
-            BlockedIntent(
-                intent=intent_from_json(data),
-                blocked_by=deps.get(intent_id, []),
-                held_by=held.get(intent_id, []),
-            )
-            for intent_id, _, _, data in rows
-        ]
+        return [intent_from_json(r[0]) for r in rows]
 
-    def _unmet_dependencies(self, db: sqlite3.Connection, intent_id: str) -> builtins.list[Intent]:
-        ids = sorted(set(g.dependency_ids(db, intent_id)))
-        return [i for i in self._load_ordered(db, ids) if i.status is not IntentStatus.COMPLETED]
-
-    def _holding_ancestors(self, db: sqlite3.Connection, intent_id: str) -> builtins.list[Intent]:
-        chain = self._load_ordered(db, self._ancestor_ids(db, intent_id))
-        return [a for a in chain if a.status in _HOLDING]
+    def _changes(self, since: int, limit: int | None) -> ChangeBatch:
+        with self._db() as db:
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+            mark = 0 if row is None else int(row[0])
+            first = db.execute("SELECT min(seq) FROM changes").fetchone()[0]
+            first = mark + 1 if first is None else int(first)
+            if not first <= since + 1 <= mark + 1:  # forgotten, or from another store
+                return ChangeBatch(seq=mark, latest=mark, changes=[], complete=False)
+            rows = db.execute(
+                "SELECT seq, op, intent_id, target, type, status FROM changes"
+                " WHERE seq > ? ORDER BY seq LIMIT ?",
+                (since, _clamp(limit, -1)),
+            ).fetchall()
+        last = rows[-1][0] if rows else since
+        changes = [as_change(tuple(r)) for r in rows]
+        return ChangeBatch(seq=last, latest=max(mark, last), changes=changes, complete=True)
 
 
 _SUBTREE = """

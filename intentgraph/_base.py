@@ -14,15 +14,14 @@ import re
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
-from intentgraph import _graph
+from intentgraph._queries import GraphQueries
 from intentgraph._transactions import Level, Transaction, TransactionalStore, gc_paused
+from intentgraph._workloop import WorkLoop
 from intentgraph.errors import (
-    ClaimConflict,
-    CycleError,
     IntentExists,
     IntentNotFound,
     InvalidFilter,
@@ -34,59 +33,23 @@ from intentgraph.errors import (
     StoreForked,
     VersionConflict,
 )
+from intentgraph.filters import Direction, IntentFilter
 from intentgraph.models import (
-    ACTIONABLE_STATUSES,
     ID_PATTERN,
     JSON_FIELDS,
     Edge,
     EdgeType,
     Intent,
     IntentStatus,
+    Lease,
+    as_status,
     can_transition,
     check_json,
     has_lone_surrogate,
     utcnow,
 )
-from intentgraph.protocol import (
-    BlockedIntent,
-    Direction,
-    GraphStats,
-    Health,
-    IntentContext,
-    IntentFilter,
-    IntentStorage,
-    TreeNode,
-)
-
-HOLDING_STATUSES = frozenset({IntentStatus.SUSPENDED, IntentStatus.FAILED, IntentStatus.ARCHIVED})
-"""An ancestor in one of these statuses keeps its whole subtree from being ready."""
-
-
-def ready_key(intent: Intent) -> tuple[int, Any, str]:
-    """Sort key of ``ready``/``blocked``/``plan``: priority (highest first), age, id."""
-    return (-intent.priority, intent.created_at, intent.id)
-
-
-_E = TypeVar("_E", IntentStatus, EdgeType)
-
-
-def _member(kind: type[_E], value: Any, label: str) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        known = ", ".join(m.value for m in kind)
-        msg = f"unknown {label} {value!r}; one of {known}"
-        raise InvalidIntent(label, [{"loc": (), "msg": msg}]) from None
-
-
-def as_status(value: Any) -> IntentStatus:
-    """Coerce a status name; raise ``InvalidIntent`` for an unknown one."""
-    return _member(IntentStatus, value, "status")
-
-
-def as_edge_type(value: Any) -> EdgeType:
-    """Coerce an edge type name; raise ``InvalidIntent`` for an unknown one."""
-    return _member(EdgeType, value, "edge type")
+from intentgraph.protocol import IntentStorage
+from intentgraph.results import ChangeBatch, Health, TreeNode
 
 
 def check_direction(direction: Any) -> None:
@@ -191,6 +154,14 @@ def _plausible(intent: Intent) -> bool:
         and version >= 0
         and (request is None or type(request) is str)
         and (session is None or (type(session) is str and len(session) <= 200))
+        and (f["lease"] is None or type(f["lease"]) is Lease)
+        and type(f["attempts"]) is int
+        and f["attempts"] >= 0
+        and (f["reason"] is None or (type(f["reason"]) is str and len(f["reason"]) <= 10_000))
+        and not any(
+            type(t) is str and has_lone_surrogate(t)
+            for t in (f["id"], name, goal, request, session, f["reason"])
+        )
         and type(f["constraints"]) is dict
         and type(f["preferences"]) is dict
         and type(f["metadata"]) is dict
@@ -234,6 +205,9 @@ def new_intent(value: Any) -> Intent:
     that keeps the object itself must ``clone`` it.
     """
     intent = as_intent(value)
+    if intent.lease is not None and intent.status is not IntentStatus.EXECUTING:
+        msg = "only an executing intent has a lease"
+        raise InvalidIntent("intent", [{"loc": ("lease",), "msg": msg}])
     return with_version(intent, intent.version or 1)
 
 
@@ -277,17 +251,41 @@ def pick_direction(
     return found
 
 
-def next_version(stored: Intent, new: Intent, expected_version: int | None) -> Intent:
-    """Check an update against the stored intent and return what to store."""
+def next_version(
+    stored: Intent,
+    new: Intent,
+    expected_version: int | None,
+    *,
+    now: datetime,
+    claims: bool = False,
+) -> Intent:
+    """Check a change of a stored intent and return what to store.
+
+    Only the claim operations (``claims``) may change ``lease`` and ``attempts``: for any
+    other caller they must be as stored, so that a copy read before a claim or a release
+    cannot undo it.
+    """
     if expected_version is not None and expected_version != stored.version:
         raise VersionConflict(stored.id, expected_version, stored.version)
+    if not claims and (new.lease != stored.lease or new.attempts != stored.attempts):
+        raise VersionConflict(stored.id, new.version, stored.version)
     if not can_transition(stored.status, new.status):
         raise InvalidTransition(stored.id, stored.status.value, new.status.value)
     data = dict(new.__dict__)  # not model_dump(): see intentgraph/_codec.py
+    if new.status is not stored.status:
+        if new.status is not IntentStatus.EXECUTING:
+            data["lease"] = None  # leaving executing ends the claim
+        if new.reason == stored.reason:
+            data["reason"] = None  # a status change keeps no stale reason
+        if new.status is IntentStatus.ACTIVE and stored.status in _FRESH_START:
+            data["attempts"] = 0  # taken up again by a person: a fresh count
     data["created_at"] = stored.created_at
-    data["updated_at"] = max(utcnow(), stored.updated_at)
+    data["updated_at"] = max(now, stored.updated_at)
     data["version"] = stored.version + 1
     return Intent.model_validate(data)
+
+
+_FRESH_START = frozenset({IntentStatus.FAILED, IntentStatus.ARCHIVED})
 
 
 log = logging.getLogger("intentgraph")
@@ -301,12 +299,20 @@ def _after_fork_in_child() -> None:
         store._after_fork_in_child()
 
 
-class StoreBase(TransactionalStore, ABC):
+class StoreBase(GraphQueries, WorkLoop, TransactionalStore, ABC):
     """Common behaviour of every ``IntentStorage`` backend."""
 
     backend_name = "base"
     fork_safe = True
     """Whether a process forked from the opener may go on using this store object."""
+
+    clock: Callable[[], datetime] | None = None
+    """What ``now()`` asks, when set (tests set a controllable clock); otherwise the backend's
+    own clock: this host's for the embedded backends, the server's for graph servers."""
+
+    def now(self) -> datetime:
+        """Return the store's time (UTC): what leases and ``updated_at`` are measured by."""
+        return self.clock() if self.clock is not None else utcnow()
 
     def __init__(self, *, url: str, read_only: bool = False) -> None:
         global _fork_hook_installed
@@ -448,7 +454,20 @@ class StoreBase(TransactionalStore, ABC):
     def find(self, intent_id: str) -> Intent | None: ...
 
     @abstractmethod
-    def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent: ...
+    def _replace(
+        self, new: Intent, *, expected_version: int | None = None, claims: bool = False
+    ) -> Intent:
+        """Store ``new`` (checked) in place of the stored intent with its id; return it.
+
+        The checks and the rules of the new record are ``next_version``'s.
+
+        Raises:
+            IntentNotFound: no intent with ``new.id``.
+        """
+
+    @abstractmethod
+    def _changes(self, since: int, limit: int | None) -> ChangeBatch:
+        """Return the change feed after ``since`` (arguments already checked)."""
 
     @abstractmethod
     def delete(self, intent_id: str, *, detach: bool = True) -> None: ...
@@ -546,34 +565,24 @@ class StoreBase(TransactionalStore, ABC):
         self._check_open()
         return self._count(IntentFilter.of(filter, **criteria))
 
-    def set_status(
-        self, intent_id: str, status: IntentStatus, *, expected_version: int | None = None
-    ) -> Intent:
-        status = as_status(status)
-        with self.transaction():
-            current = self.get(intent_id)
-            changed = current.model_copy(update={"status": status})
-            return self.update(changed, expected_version=expected_version)
+    def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
+        return self._replace(as_intent(intent), expected_version=expected_version)
 
-    def claim(
+    def set_status(
         self,
         intent_id: str,
+        status: IntentStatus,
         *,
-        expected_status: IntentStatus | Sequence[IntentStatus] = IntentStatus.ACTIVE,
-        status: IntentStatus = IntentStatus.EXECUTING,
+        expected_version: int | None = None,
+        reason: str | None = None,
     ) -> Intent:
-        expected: tuple[IntentStatus, ...]
-        if isinstance(expected_status, str):
-            expected = (as_status(expected_status),)
-        else:
-            expected = tuple(as_status(s) for s in expected_status)
         status = as_status(status)
-        with self.transaction():
+        with self._write():
             current = self.get(intent_id)
-            if current.status not in expected:
-                raise ClaimConflict(intent_id, [s.value for s in expected], current.status.value)
-            changed = current.model_copy(update={"status": status})
-            return self.update(changed, expected_version=current.version)
+            changed = current.model_copy(update={"status": status, "reason": reason})
+            if reason is not None:
+                changed = Intent.model_validate(dict(changed.__dict__))  # check the reason
+            return self._replace(changed, expected_version=expected_version)
 
     def add_edge(
         self,
@@ -587,135 +596,13 @@ class StoreBase(TransactionalStore, ABC):
         edge = Edge(source=source, target=target, type=type, weight=weight, metadata=metadata or {})
         return self.add_edges([edge])[0]
 
-    def parent(self, intent_id: str) -> Intent | None:
-        out = self.edges(intent_id, type=EdgeType.IS_SUBGOAL_OF, direction="out")
-        return self.get(out[0].target) if out else None
-
-    def conflicts(self, intent_id: str) -> builtins.list[Intent]:
-        edges = self.edges(intent_id, type=EdgeType.CONFLICTS_WITH, direction="out")
-        return self.get_many(sorted({e.target for e in edges}))
-
-    def blocked(self) -> builtins.list[BlockedIntent]:
-        ready_ids = {i.id for i in self.ready()}
-        result = []
-        for intent in self._select(IntentFilter(status=tuple(ACTIONABLE_STATUSES))):
-            if intent.id in ready_ids:
-                continue
-            deps = [d for d in self.dependencies(intent.id) if d.status != IntentStatus.COMPLETED]
-            held = [a for a in self.ancestors(intent.id) if a.status in HOLDING_STATUSES]
-            result.append(BlockedIntent(intent=intent, blocked_by=deps, held_by=held))
-        result.sort(key=lambda b: ready_key(b.intent))
-        return result
-
-    def cycles(self) -> builtins.list[builtins.list[str]]:
+    def changes(self, since: int = 0, *, limit: int | None = 1000) -> ChangeBatch:
         self._check_open()
-        return _graph.elementary_cycles(self._dependency_map())
+        check_limit(limit)
+        if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+            raise InvalidFilter(f"since must be a non-negative integer, not {since!r}")
+        return self._changes(since, limit)
 
-    def plan(self, root_id: str) -> builtins.list[Intent]:
-        tree = self.subtree(root_id)
-        nodes = {n.intent.id: n.intent for n in tree}
-        deps = self._dependency_map()
-        # Order over the subtree plus every intent its dependencies lead to, so that a
-        # path through an outside intent still orders the subtree's own intents.
-        reached = set(nodes)
-        stack = builtins.list(nodes)
-        while stack:
-            for dep in deps.get(stack.pop(), ()):
-                if dep not in reached:
-                    reached.add(dep)
-                    stack.append(dep)
-        order_edges = [(dep, n) for n in reached for dep in deps.get(n, ())]
-        order_edges += [(n.intent.id, n.parent_id) for n in tree if n.parent_id is not None]
-        outside = self.get_many(sorted(reached - nodes.keys()))
-        keys = {i.id: ready_key(i) for i in [*nodes.values(), *outside]}
-        try:
-            order = _graph.topological_order(keys, order_edges)
-        except _graph._Cycle as exc:
-            raise CycleError(exc.cycle, "plan") from None
-        return [nodes[i] for i in order if i in nodes]
-
-    def context(self, intent_id: str, *, hops: int = 2, max_nodes: int = 50) -> IntentContext:
-        focus = self.get(intent_id)
-        if hops <= 0:
-            return IntentContext(focus=focus)
-        budget = max(max_nodes - 1, 0)
-        truncated = False
-        sections: dict[str, builtins.list[Intent]] = {}
-        candidates = {
-            "ancestors": self.ancestors(intent_id)[:hops],
-            "dependencies": self._within(self.dependencies, intent_id, hops),
-            "children": self.children(intent_id),
-            "dependents": self._within(self.dependents, intent_id, hops),
-            "conflicts": self.conflicts(intent_id),
-        }
-        seen = {intent_id}
-        for name in ("ancestors", "dependencies", "children", "dependents", "conflicts"):
-            kept = []
-            for intent in candidates[name]:
-                if intent.id in seen:
-                    continue
-                if budget == 0:
-                    truncated = True
-                    break
-                seen.add(intent.id)
-                kept.append(intent)
-                budget -= 1
-            sections[name] = kept
-        return IntentContext(focus=focus, truncated=truncated, **sections)
-
-    @staticmethod
-    def _within(query: Any, intent_id: str, hops: int) -> builtins.list[Intent]:
-        """Breadth-first over a direct query, ``hops`` layers deep, nearest first."""
-        found: builtins.list[Intent] = []
-        seen = {intent_id}
-        layer = [intent_id]
-        for _ in range(hops):
-            nxt: dict[str, Intent] = {}
-            for node in layer:
-                for intent in query(node):
-                    if intent.id not in seen:
-                        nxt[intent.id] = intent
-            if not nxt:
-                break
-            seen.update(nxt)
-            layer = sorted(nxt)
-            found.extend(nxt[i] for i in layer)
-        return found
-
-    def stats(self) -> GraphStats:
-        self._check_open()
-        by_status = {s.value: 0 for s in IntentStatus}
-        unfinished: set[str] = set()
-        total = 0
-        for intent in self._select(IntentFilter()):
-            total += 1
-            by_status[intent.status.value] += 1
-            if intent.status not in (IntentStatus.COMPLETED, IntentStatus.ARCHIVED):
-                unfinished.add(intent.id)
-        by_type = {t.value: 0 for t in EdgeType}
-        touched: set[str] = set()
-        all_edges = self.edges()
-        for edge in all_edges:
-            by_type[edge.type.value] += 1
-            touched.add(edge.source)
-            touched.add(edge.target)
-        dependents_of: dict[str, builtins.list[str]] = {}
-        for dependent, deps in self._dependency_map().items():
-            for dep in deps:
-                dependents_of.setdefault(dep, []).append(dependent)
-        counts = _graph.reach_counts(
-            lambda n: dependents_of.get(n, ()),
-            (n for n in dependents_of if n in unfinished),
-        )
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-        return GraphStats(
-            intents=total,
-            by_status=by_status,
-            edges=len(all_edges),
-            by_edge_type=by_type,
-            top_blockers=top,
-            orphans=total - len(touched),
-        )
 
 
 def check_unique_ids(intents: Sequence[Intent]) -> None:

@@ -24,6 +24,9 @@ def intent_fields(intent: Intent) -> dict[str, Any]:
     """Return the intent's fields as plain data (the status as a plain string)."""
     fields = dict(intent.__dict__)
     fields["status"] = fields["status"].value
+    lease = fields["lease"]
+    if lease is not None:
+        fields["lease"] = dict(lease.__dict__)
     return fields
 
 

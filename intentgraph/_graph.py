@@ -238,3 +238,52 @@ def reach_counts(
 ) -> dict[str, int]:
     """Return, for each source, how many nodes it reaches (itself excluded)."""
     return {s: len(closure(successors, s)) for s in sources}
+
+
+Neighbour = tuple[str, bool]
+"""(id, finished): an intent next to another, and whether it is completed or archived."""
+
+
+def blast_radius(
+    start: str,
+    *,
+    children: Callable[[str], Iterable[Neighbour]],
+    dependents: Callable[[str], Iterable[Neighbour]],
+    parent: Callable[[str], Neighbour | None],
+    holds_parent: bool = True,
+) -> dict[str, int]:
+    """Return {id: distance} of every unfinished intent that cannot proceed while ``start``
+    is failed (``start`` excluded).
+
+    That is ``start``'s subtree (held by a failed ancestor; walked through whatever its
+    status), and from ``start`` or any unfinished intent reached, its dependents and its
+    parent (which waits for its subgoals), and so on. A finished intent outside the subtree
+    is neither held up nor holds anything up, so it ends the walk there. ``holds_parent``
+    False leaves out ``start``'s own parent (an archived subgoal no longer holds it).
+    Distances are breadth-first, so the answer does not depend on the order of neighbours.
+    """
+    subtree = {start}
+    layer = [start]
+    while layer:
+        layer = [c for n in layer for c, _ in children(n) if c not in subtree]
+        subtree.update(layer)
+    finished_of: dict[str, bool] = {start: False}
+    dist = {start: 0}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        nexts: list[Neighbour] = []
+        if node in subtree:
+            nexts.extend(children(node))
+        if not finished_of[node]:
+            nexts.extend(dependents(node))
+            up = parent(node)
+            if up is not None and (node != start or holds_parent):
+                nexts.append(up)
+        for nxt, finished in nexts:
+            if nxt in dist or (finished and nxt not in subtree):
+                continue
+            finished_of[nxt] = finished
+            dist[nxt] = dist[node] + 1
+            queue.append(nxt)
+    return {n: d for n, d in dist.items() if n != start and not finished_of[n]}

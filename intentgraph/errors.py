@@ -20,11 +20,13 @@ __all__ = [
     "IntentGraphError",
     "IntentInUse",
     "IntentNotFound",
+    "IntentNotReady",
     "InvalidEdge",
     "InvalidFilter",
     "InvalidIntent",
     "InvalidTransition",
     "InvalidURL",
+    "LeaseLost",
     "MissingEndpoint",
     "MultipleParents",
     "ReadOnlyStore",
@@ -207,6 +209,52 @@ class ClaimConflict(IntentGraphError, RuntimeError):
         self.actual = actual
         want = " or ".join(repr(s) for s in self.expected)
         super().__init__(f"intent {intent_id!r} is {actual!r}, not {want}: claimed elsewhere?")
+
+
+class IntentNotReady(ClaimConflict):
+    """Raised when ``claim`` finds an active intent that is not ready to run."""
+
+    def __init__(
+        self,
+        intent_id: str,
+        *,
+        blocked_by: Sequence[str] = (),
+        subgoals: Sequence[str] = (),
+        held_by: Sequence[str] = (),
+    ) -> None:
+        self.intent_id = intent_id
+        self.expected = ["active"]
+        self.actual = "active"
+        self.blocked_by = list(blocked_by)
+        self.subgoals = list(subgoals)
+        self.held_by = list(held_by)
+        why = []
+        if self.held_by:
+            why.append("held by " + ", ".join(map(repr, self.held_by)))
+        if self.blocked_by:
+            why.append("waits for dependencies " + ", ".join(map(repr, self.blocked_by)))
+        if self.subgoals:
+            why.append("waits for subgoals " + ", ".join(map(repr, self.subgoals)))
+        RuntimeError.__init__(self, f"intent {intent_id!r} is not ready: " + "; ".join(why))
+
+
+class LeaseLost(IntentGraphError, RuntimeError):
+    """Raised when a worker heartbeats or releases an intent it no longer holds."""
+
+    def __init__(
+        self, intent_id: str, worker: str, *, holder: str | None, status: str, token: int | None
+    ) -> None:
+        self.intent_id = intent_id
+        self.worker = worker
+        self.holder = holder
+        self.status = status
+        self.token = token
+        now = f"held by {holder!r}" if holder else f"{status}, held by no worker"
+        claim = "" if token is None else f" (claim {token})"
+        super().__init__(
+            f"worker {worker!r} no longer holds intent {intent_id!r}{claim}: it is {now}; "
+            "its lease was taken back"
+        )
 
 
 # --- storage --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
@@ -24,6 +24,8 @@ __all__ = [
     "ACTIONABLE_STATUSES",
     "ALLOWED_TRANSITIONS",
     "BLOCKING_EDGE_TYPES",
+    "FINISHED_SUBGOAL",
+    "HOLDING_STATUSES",
     "MAX_JSON_DEPTH",
     "Edge",
     "EdgeType",
@@ -63,6 +65,14 @@ ACTIONABLE_STATUSES: frozenset[IntentStatus] = frozenset({_S.ACTIVE})
 """Statuses in which an intent is waiting to be run (what ``ready()`` looks at)."""
 
 
+HOLDING_STATUSES: frozenset[IntentStatus] = frozenset({_S.SUSPENDED, _S.FAILED, _S.ARCHIVED})
+"""An intent in one of these will not finish without someone stepping in: it holds its
+subtree (and, as a dependency, its dependents) from running."""
+
+FINISHED_SUBGOAL: frozenset[IntentStatus] = frozenset({_S.COMPLETED, _S.ARCHIVED})
+"""A subgoal in one of these no longer holds its parent (an archived one was dropped)."""
+
+
 def can_transition(current: IntentStatus, requested: IntentStatus) -> bool:
     """Return True when an intent in ``current`` may move to ``requested``."""
     return current == requested or requested in ALLOWED_TRANSITIONS[current]
@@ -87,6 +97,28 @@ class EdgeType(StrEnum):
 
 BLOCKING_EDGE_TYPES: frozenset[EdgeType] = frozenset({EdgeType.DEPENDS_ON, EdgeType.BLOCKS})
 """Edge types that order execution; together they must stay acyclic."""
+
+
+_E = TypeVar("_E", IntentStatus, EdgeType)
+
+
+def _member(kind: type[_E], value: Any, label: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(m.value for m in kind)
+        msg = f"unknown {label} {value!r}; one of {known}"
+        raise InvalidIntent(label, [{"loc": (), "msg": msg}]) from None
+
+
+def as_status(value: Any) -> IntentStatus:
+    """Coerce a status name; raise ``InvalidIntent`` for an unknown one."""
+    return _member(IntentStatus, value, "status")
+
+
+def as_edge_type(value: Any) -> EdgeType:
+    """Coerce an edge type name; raise ``InvalidIntent`` for an unknown one."""
+    return _member(EdgeType, value, "edge type")
 
 
 # --- ids and time ---------------------------------------------------------------------
@@ -242,6 +274,35 @@ class _Model(BaseModel):
             raise InvalidIntent(cls._label, _details(exc)) from exc
 
 
+WORKER_PATTERN = ID_PATTERN
+"""What a worker's name may look like (as an id: 1 to 200 characters, no blanks)."""
+
+
+class Lease(_Model):
+    """Who is running an intent, and until when: the record of one claim.
+
+    ``token`` numbers the claims of an intent (it is the intent's ``attempts`` when it was
+    claimed): a ``heartbeat`` or ``release`` that names another token comes from a worker
+    whose lease was taken back, and is refused.
+    """
+
+    _label: ClassVar[str] = "lease"
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    worker: str = Field(pattern=WORKER_PATTERN, description="Who claimed it.")
+    token: int = Field(ge=1, strict=True, description="Which claim of this intent it is.")
+    claimed_at: AwareDatetime = Field(description="When it was claimed (UTC).")
+    expires_at: AwareDatetime = Field(
+        description="When the lease runs out unless a heartbeat extends it (UTC)."
+    )
+    seconds: float = Field(gt=0, le=10**9, allow_inf_nan=False, description="Lease length.")
+
+    @field_validator("claimed_at", "expires_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _to_utc(value)
+
+
 class Intent(_Model):
     """A goal an orchestrator pursues.
 
@@ -288,6 +349,20 @@ class Intent(_Model):
         default_factory=dict, description="Free-form JSON object for the caller's own use."
     )
     session_id: str | None = Field(default=None, max_length=200)
+    lease: Lease | None = Field(
+        default=None,
+        description="Who is running it and until when: set by claim() and heartbeat(), "
+        "cleared when it leaves executing.",
+    )
+    attempts: int = Field(
+        default=0, ge=0, strict=True, description="How many times it has been claimed."
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Why it is in its status (why it failed, say); cleared by a status "
+        "change that gives none.",
+    )
     created_at: AwareDatetime = Field(default_factory=utcnow, description="UTC.")
     updated_at: AwareDatetime = Field(default_factory=utcnow, description="UTC.")
     version: int = Field(default=0, ge=0, description="Bumped on every stored change.")
@@ -304,7 +379,7 @@ class Intent(_Model):
     def _utc(cls, value: datetime) -> datetime:
         return _to_utc(value)
 
-    @field_validator("original_request", "session_id", "goal")
+    @field_validator("original_request", "session_id", "goal", "reason")
     @classmethod
     def _valid_unicode(cls, value: str | None) -> str | None:
         # pydantic checks a constrained str as UTF-8, but keeps a plain one as it is.

@@ -19,19 +19,27 @@ Every method that takes an intent id raises ``IntentNotFound`` when it is not st
 from __future__ import annotations
 
 import builtins
-import json
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
+from datetime import timedelta
+from typing import Any, Protocol, Self, runtime_checkable
 
-import pydantic
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from intentgraph.filters import Direction, IntentFilter, OrderBy
+from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
+from intentgraph.results import (
+    BlockedIntent,
+    ChangeBatch,
+    GraphStats,
+    Health,
+    IntentContext,
+    TreeNode,
+)
 
-from intentgraph.errors import InvalidFilter
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus, has_lone_surrogate
+DEFAULT_LEASE = 300.0
+"""Seconds a claim lasts unless a heartbeat extends it."""
 
 __all__ = [
+    "DEFAULT_LEASE",
     "BlockedIntent",
     "Direction",
     "GraphStats",
@@ -42,226 +50,6 @@ __all__ = [
     "OrderBy",
     "TreeNode",
 ]
-
-Direction = Literal["out", "in", "both"]
-OrderBy = Literal["created_at", "updated_at", "priority", "name", "id"]
-Scalar = str | int | float | bool | None
-
-
-class IntentFilter(BaseModel):
-    """What ``list`` and ``count`` select. Every criterion given must hold (AND).
-
-    Time bounds are half-open: ``*_after`` is inclusive, ``*_before`` exclusive. ``text`` is a
-    case-insensitive substring match against ``name + "\\n" + goal``. ``metadata`` matches
-    top-level keys by equality with scalar values (``None`` matches an explicit JSON null).
-    Results are ordered by ``order_by`` then id; for ``priority`` the tie-break is
-    ``created_at`` then id; ``descending`` reverses the whole key.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    _label: ClassVar[str] = "filter"
-
-    status: tuple[IntentStatus, ...] | None = None
-    session_id: str | None = None
-    text: str | None = Field(default=None, min_length=1)
-    priority_min: int | None = None
-    priority_max: int | None = None
-    metadata: dict[str, Scalar] | None = None
-    ids: tuple[str, ...] | None = None
-    created_after: AwareDatetime | None = None
-    created_before: AwareDatetime | None = None
-    updated_after: AwareDatetime | None = None
-    updated_before: AwareDatetime | None = None
-    order_by: OrderBy = "created_at"
-    descending: bool = False
-    limit: int | None = Field(default=None, ge=0)
-    offset: int = Field(default=0, ge=0)
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except pydantic.ValidationError as exc:
-            msgs = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
-                for e in exc.errors(include_url=False)[:5]
-            )
-            raise InvalidFilter(f"invalid filter: {msgs}") from exc
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return (value,)
-        return value
-
-    @field_validator("ids", mode="before")
-    @classmethod
-    def _ids_one_or_many(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return (value,)
-        return value
-
-    @pydantic.model_validator(mode="after")
-    def _valid_unicode(self) -> Self:
-        # A lone surrogate cannot be stored, so it cannot be searched for either: refuse it
-        # here, as intents refuse it, rather than let each backend fail its own way.
-        texts = [self.text, self.session_id, *(self.ids or ()), *(self.metadata or {})]
-        texts += [v for v in (self.metadata or {}).values() if isinstance(v, str)]
-        if any(t is not None and has_lone_surrogate(t) for t in texts):
-            raise ValueError("a lone surrogate is not valid Unicode")
-        return self
-
-    @classmethod
-    def of(cls, filter: IntentFilter | None = None, **criteria: Any) -> IntentFilter:
-        """Merge an optional filter with keyword criteria (keywords win)."""
-        if filter is None:
-            return cls(**criteria)
-        if not criteria:
-            return filter
-        given = {name: getattr(filter, name) for name in filter.model_fields_set}
-        return cls(**{**given, **criteria})
-
-    def matches(self, intent: Intent) -> bool:
-        """Return True when ``intent`` satisfies every criterion (ordering/paging aside)."""
-        if self.status is not None and intent.status not in self.status:
-            return False
-        if self.ids is not None and intent.id not in self.ids:
-            return False
-        if self.session_id is not None and intent.session_id != self.session_id:
-            return False
-        if self.priority_min is not None and intent.priority < self.priority_min:
-            return False
-        if self.priority_max is not None and intent.priority > self.priority_max:
-            return False
-        if not _in_range(intent.created_at, self.created_after, self.created_before):
-            return False
-        if not _in_range(intent.updated_at, self.updated_after, self.updated_before):
-            return False
-        if self.text is not None and self.text.casefold() not in search_text(intent):
-            return False
-        if self.metadata:
-            for key, want in self.metadata.items():
-                if key not in intent.metadata:
-                    return False
-                have = intent.metadata[key]
-                if want is None:
-                    if have is not None:
-                        return False
-                elif isinstance(have, dict | list) or have is None or have != want:
-                    return False
-        return True
-
-    def sort_key(self, intent: Intent) -> tuple[Any, ...]:
-        """The key ``list`` orders by (before ``descending`` is applied)."""
-        if self.order_by == "priority":
-            return (intent.priority, intent.created_at, intent.id)
-        if self.order_by == "id":
-            return (intent.id,)
-        return (getattr(intent, self.order_by), intent.id)
-
-
-def search_text(intent: Intent) -> str:
-    """Return the case-folded text that ``IntentFilter.text`` searches."""
-    return (intent.name + "\n" + intent.goal).casefold()
-
-
-def _in_range(value: datetime, after: datetime | None, before: datetime | None) -> bool:
-    if after is not None and value < after:
-        return False
-    return before is None or value < before
-
-
-class TreeNode(BaseModel):
-    """One intent of a subtree, with its depth below the root and its parent's id."""
-
-    model_config = ConfigDict(frozen=True)
-
-    intent: Intent
-    depth: int
-    parent_id: str | None
-
-
-class BlockedIntent(BaseModel):
-    """An actionable intent that cannot run yet, and why."""
-
-    model_config = ConfigDict(frozen=True)
-
-    intent: Intent
-    blocked_by: list[Intent] = Field(
-        default_factory=list, description="Direct dependencies that are not completed."
-    )
-    held_by: list[Intent] = Field(
-        default_factory=list, description="Ancestors that are suspended, failed or archived."
-    )
-
-
-class IntentContext(BaseModel):
-    """The bounded neighbourhood of an intent, for an LLM prompt."""
-
-    model_config = ConfigDict(frozen=True)
-
-    focus: Intent
-    ancestors: list[Intent] = Field(default_factory=list)
-    children: list[Intent] = Field(default_factory=list)
-    dependencies: list[Intent] = Field(default_factory=list)
-    dependents: list[Intent] = Field(default_factory=list)
-    conflicts: list[Intent] = Field(default_factory=list)
-    truncated: bool = False
-
-    def to_text(self) -> str:
-        """Render a compact plain-text summary, one line per intent."""
-
-        def line(i: Intent) -> str:
-            goal = f": {i.goal}" if i.goal else ""
-            return f"- [{i.status}] {i.name} (id={i.id}, priority={i.priority}){goal}"
-
-        out = ["FOCUS", line(self.focus)]
-        for title, items in (
-            ("ANCESTORS (nearest first)", self.ancestors),
-            ("SUBGOALS", self.children),
-            ("DEPENDS ON", self.dependencies),
-            ("NEEDED BY", self.dependents),
-            ("CONFLICTS WITH", self.conflicts),
-        ):
-            if items:
-                out.append(title)
-                out.extend(line(i) for i in items)
-        if self.truncated:
-            out.append("(neighbourhood truncated)")
-        return "\n".join(out)
-
-    def to_json(self) -> str:
-        """Render the context as a JSON document."""
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False)
-
-
-class GraphStats(BaseModel):
-    """Counts over the whole store."""
-
-    model_config = ConfigDict(frozen=True)
-
-    intents: int
-    by_status: dict[str, int]
-    edges: int
-    by_edge_type: dict[str, int]
-    top_blockers: list[tuple[str, int]] = Field(
-        description="(id, transitive dependents) of unfinished intents, most first."
-    )
-    orphans: int = Field(description="Intents with no edge at all.")
-
-
-class Health(BaseModel):
-    """What a store says about itself. Never contains credentials."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ok: bool
-    backend: str
-    url: str
-    degraded: bool = False
-    reason: str | None = None
-    intents: int | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 @runtime_checkable
@@ -334,23 +122,48 @@ class IntentStorage(Protocol):
         ...
 
     def update(self, intent: Intent, *, expected_version: int | None = None) -> Intent:
-        """Replace a stored intent's fields; return the stored copy.
+        """Replace a stored intent's fields with those of ``intent``; return the stored copy.
 
-        ``created_at`` is kept from the stored intent, ``updated_at`` set to now (or kept,
-        if the stored one is later: it never moves backwards) and ``version`` to the stored
-        version plus one.
+        For a read-modify-write of a whole record. To change some fields only, use
+        ``patch``: it cannot undo a change made since your read. ``created_at`` is kept from
+        the stored intent, ``updated_at`` set to now (or kept, if the stored one is later: it
+        never moves backwards) and ``version`` to the stored version plus one. The claim
+        fields (``lease``, ``attempts``) belong to ``claim``/``heartbeat``/``release``: they
+        must be as stored, so a copy read before a claim cannot undo it. Leaving ``executing``
+        ends the lease; a status change clears ``reason`` unless it gives a new one; moving
+        a failed or archived intent back to active resets ``attempts``.
 
         Raises:
             IntentNotFound: no intent with ``intent.id``.
-            VersionConflict: ``expected_version`` differs from the stored version.
+            VersionConflict: ``expected_version`` differs from the stored version, or the
+                intent was claimed or released since ``intent`` was read.
             InvalidTransition: the status change is not allowed.
         """
         ...
 
-    def set_status(
-        self, intent_id: str, status: IntentStatus, *, expected_version: int | None = None
+    def patch(
+        self, intent_id: str, *, expected_version: int | None = None, **fields: Any
     ) -> Intent:
-        """Move an intent to ``status``; return the stored copy.
+        """Change only the given fields of a stored intent, atomically; return it.
+
+        Any field but ``id``, ``version``, ``created_at``, ``updated_at``, ``lease`` and
+        ``attempts``; a JSON field given is replaced whole. Rules as for ``update``.
+
+        Raises:
+            IntentNotFound, VersionConflict, InvalidTransition: as for ``update``.
+            InvalidIntent: an unknown or store-managed field, or a bad value.
+        """
+        ...
+
+    def set_status(
+        self,
+        intent_id: str,
+        status: IntentStatus,
+        *,
+        expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> Intent:
+        """Move an intent to ``status`` (with ``reason``, if given); return the stored copy.
 
         Raises:
             IntentNotFound, VersionConflict, InvalidTransition: as for ``update``.
@@ -361,17 +174,94 @@ class IntentStorage(Protocol):
         self,
         intent_id: str,
         *,
+        worker: str | None = None,
+        lease: float | timedelta = DEFAULT_LEASE,
         expected_status: IntentStatus | Sequence[IntentStatus] = IntentStatus.ACTIVE,
         status: IntentStatus = IntentStatus.EXECUTING,
     ) -> Intent:
         """Atomically move an intent from ``expected_status`` to ``status`` (compare-and-swap).
 
-        Of several workers claiming the same intent, exactly one succeeds.
+        Of several workers claiming the same intent, exactly one succeeds. Claiming for
+        ``executing`` (the default) also checks, in the same transaction, that the intent is
+        ready (see ``ready``), records ``worker`` (default: this process,
+        ``default_worker()``) with a lease of ``lease`` seconds in ``intent.lease``, and
+        counts the claim in ``attempts``; ``lease.token`` numbers it.
 
         Raises:
             IntentNotFound: no such intent.
             ClaimConflict: the intent is not in ``expected_status``.
+            IntentNotReady: it is active but not ready (a ``ClaimConflict`` too).
             InvalidTransition: the status change is not allowed.
+        """
+        ...
+
+    def claim_next(
+        self,
+        *,
+        worker: str | None = None,
+        lease: float | timedelta = DEFAULT_LEASE,
+        filter: IntentFilter | None = None,
+        **criteria: Any,
+    ) -> Intent | None:
+        """Claim the best ready intent (the first ``ready()`` would list) and return it.
+
+        Atomic: of workers calling it at once, in threads or processes, each gets another
+        intent. Expired leases are reclaimed first (as ``reclaim_expired``). ``filter`` and
+        ``criteria`` narrow the choice (``IntentFilter`` fields but ``status``, ordering and
+        paging). Returns None when nothing is ready.
+
+        Raises:
+            InvalidFilter: a criterion that cannot select ready intents.
+        """
+        ...
+
+    def heartbeat(
+        self,
+        intent_id: str,
+        worker: str,
+        *,
+        lease: float | timedelta | None = None,
+        token: int | None = None,
+    ) -> Intent:
+        """Extend ``worker``'s lease on an intent by ``lease`` seconds (default: its own length).
+
+        A lease that ran out but was not yet taken back can still be extended.
+
+        Raises:
+            IntentNotFound: no such intent.
+            LeaseLost: the intent is not executing under ``worker`` (with claim ``token``,
+                when given): its lease was taken back, perhaps given to another worker.
+        """
+        ...
+
+    def release(
+        self,
+        intent_id: str,
+        worker: str,
+        *,
+        status: IntentStatus = IntentStatus.COMPLETED,
+        reason: str | None = None,
+        token: int | None = None,
+    ) -> Intent:
+        """Finish ``worker``'s claim: move the intent to ``status`` and end the lease.
+
+        ``status`` is usually ``completed`` or ``failed`` (with a ``reason``); ``active``
+        gives the intent back to the pool.
+
+        Raises:
+            IntentNotFound: no such intent.
+            LeaseLost: as for ``heartbeat``: a worker presumed dead cannot overwrite the
+                work of the one that took over.
+            InvalidTransition: ``status`` cannot follow ``executing``.
+        """
+        ...
+
+    def reclaim_expired(self, *, max_attempts: int | None = None) -> builtins.list[Intent]:
+        """Take back every lease that ran out; return the intents changed, by id.
+
+        Each goes back to ``active`` for another worker, or to ``failed`` (with the reason)
+        once it has been claimed ``max_attempts`` times (default: ``store.max_attempts``;
+        None: no limit).
         """
         ...
 
@@ -470,12 +360,26 @@ class IntentStorage(Protocol):
         ...
 
     def dependents(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
-        """Return what cannot proceed until this intent completes (its blast radius)."""
+        """Return the intents that depend on this one (``DEPENDS_ON`` it, or that it
+        ``BLOCKS``), and with ``transitive`` theirs too: the dependency chains only. For
+        everything a failure holds up, subgoals included, use ``impact``."""
+        ...
+
+    def impact(self, intent_id: str) -> builtins.list[Intent]:
+        """Return everything that cannot proceed if this intent fails: its blast radius.
+
+        Its subgoals (held by a failed ancestor) and their descendants, and, from any of
+        those or the intent itself, whatever waits on them: dependents, and parents (a
+        parent waits for its subgoals), and so on. Completed and archived intents are left
+        out (and not followed, but inside the failed subtree). Ordered by distance, then id.
+        """
         ...
 
     def ready(self, *, limit: int | None = None) -> builtins.list[Intent]:
-        """Return actionable intents whose dependencies are all completed and whose
-        ancestors are not suspended, failed or archived.
+        """Return the intents that can run now, best first (priority, age, id).
+
+        Ready: ``active``; every dependency completed; every subgoal completed or archived
+        (a parent waits for its subgoals); no ancestor suspended, failed or archived.
 
         Raises:
             InvalidFilter: ``limit`` is negative or not an integer.
@@ -483,7 +387,8 @@ class IntentStorage(Protocol):
         ...
 
     def blocked(self) -> builtins.list[BlockedIntent]:
-        """Return each actionable intent that is not ready, with what holds it."""
+        """Return each active intent that is not ready, and each executing intent whose
+        lease ran out, with what holds it; ordered as ``ready``."""
         ...
 
     def cycles(self) -> builtins.list[builtins.list[str]]:
@@ -517,7 +422,22 @@ class IntentStorage(Protocol):
         ...
 
     def stats(self) -> GraphStats:
-        """Return counts by status and edge type, the top blockers and the orphans."""
+        """Return counts by status and edge type, the top blockers, the orphans and the
+        expired leases."""
+        ...
+
+    def changes(self, since: int = 0, *, limit: int | None = 1000) -> ChangeBatch:
+        """Return the changes made after change ``since``, oldest first, at most ``limit``.
+
+        Every write adds one change per intent or edge it touched, numbered from 1 up. Call
+        again with the batch's ``seq``. A store keeps its recent changes only (SQLite the last
+        100,000; JSON those since its journal was last folded, and all made since it was
+        opened; memory the last 100,000): when older ones are asked for, ``complete`` is
+        False.
+
+        Raises:
+            InvalidFilter: ``since`` or ``limit`` is not a non-negative integer.
+        """
         ...
 
     # --- lifecycle ----------------------------------------------------------------

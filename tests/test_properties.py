@@ -159,16 +159,26 @@ def test_ready_never_returns_a_waiting_intent_and_blocked_explains_the_rest(
             try_add(store, ids[a % n], ids[b % n], etype)
         ready = store.ready()
         holding = {IntentStatus.SUSPENDED, IntentStatus.FAILED, IntentStatus.ARCHIVED}
+        finished = {IntentStatus.COMPLETED, IntentStatus.ARCHIVED}
         for intent in ready:
             assert intent.status is IntentStatus.ACTIVE
             assert all(d.status is IntentStatus.COMPLETED for d in store.dependencies(intent.id))
+            assert all(c.status in finished for c in store.children(intent.id))
             assert not any(a.status in holding for a in store.ancestors(intent.id))
         blocked = {b.intent.id: b for b in store.blocked()}
         ready_ids = {i.id for i in ready}
         active = {i.id for i in store.list(status=IntentStatus.ACTIVE)}
         assert not ready_ids & set(blocked)
         assert active - ready_ids == set(blocked)
-        assert all(b.blocked_by or b.held_by for b in blocked.values())
+        for b in blocked.values():
+            assert b.blocked_by or b.subgoals or b.held_by
+            # held: something it needs will not finish by itself; every holder is one
+            assert all(h.status in holding for h in b.held_by)
+            assert {h.id for h in b.held_by} <= {
+                h.id
+                for h in store.list(status=tuple(holding))
+                if b.intent.id in {i.id for i in store.impact(h.id)}
+            }
         for limit in range(4):
             assert store.ready(limit=limit) == ready[:limit]
 

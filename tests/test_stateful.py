@@ -126,6 +126,21 @@ changes = st.fixed_dictionaries(
         "metadata": metadata,
     },
 )
+workers = st.sampled_from(["w1", "w2"])
+leases = st.sampled_from([5.0, 30.0])
+tokens = st.none() | st.integers(1, 3)
+patches = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": names,
+        "priority": st.integers(-3, 3),
+        "status": statuses,
+        "metadata": metadata,
+        "reason": st.none() | st.just("why"),
+        "lease": st.none(),  # refused: the store keeps it
+        "bogus": st.just(1),  # refused: no such field
+    },
+)
 claim_options = st.fixed_dictionaries(
     {},
     optional={
@@ -137,8 +152,26 @@ write_ops = st.one_of(
     st.tuples(st.just("put"), intents()),
     st.tuples(st.just("put_many"), st.lists(intents(), max_size=3)),
     st.tuples(st.just("update"), ids, changes, versions),
-    st.tuples(st.just("set_status"), ids, statuses, versions),
+    st.tuples(st.just("set_status"), ids, statuses, versions, st.none() | st.just("why")),
     st.tuples(st.just("claim"), ids, claim_options),
+    st.tuples(st.just("claim_w"), ids, workers, leases),
+    st.tuples(
+        st.just("claim_next"),
+        workers,
+        leases,
+        st.sampled_from([{}, {"session_id": "s1"}, {"priority_min": 1}, {"status": "active"}]),
+    ),
+    st.tuples(st.just("heartbeat"), ids, workers, st.none() | leases, tokens),
+    st.tuples(
+        st.just("release"),
+        ids,
+        workers,
+        st.sampled_from(["completed", "failed", "active", "pending"]),
+        st.none() | st.just("done it"),
+        tokens,
+    ),
+    st.tuples(st.just("reclaim"), st.none() | st.integers(0, 3)),
+    st.tuples(st.just("patch"), ids, patches, versions),
     st.tuples(st.just("delete"), ids, st.booleans()),
     st.tuples(st.just("add_edge"), edge_specs, st.sampled_from([None, 1.5]), metadata),
     st.tuples(st.just("add_edges"), st.lists(edges(), max_size=3)),
@@ -199,6 +232,19 @@ def outcome(call: Any) -> tuple[str, Any]:
         return "raised", describe(exc)
 
 
+class Clock:
+    """The stores' clock, moved by the machine (before RECENT, so times compare exactly)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 class _Abort(Exception):
     """Raised at the end of a transaction block to roll it back."""
 
@@ -217,6 +263,10 @@ class StoreComparison(RuleBasedStateMachine):
         self.url = url_for(self.kind, self.directory)
         self.ref = ig.open_store("memory://")
         self.sut = ig.open_store(self.url)
+        self.clock = Clock()  # one clock for both stores: leases and updated_at agree
+        self.ref.clock = self.sut.clock = self.clock
+        self.feed_floor = 0  # the change feed is compared from here (a reopened JSON store
+        # keeps only the changes since its last fold)
 
     def teardown(self) -> None:
         try:
@@ -252,11 +302,37 @@ class StoreComparison(RuleBasedStateMachine):
             ev = self.version_for(intent_id, mode)
             self.same("update", lambda s: s.update(new, expected_version=ev))
         elif name == "set_status":
-            intent_id, status, mode = args
+            intent_id, status, mode, why = args
             ev = self.version_for(intent_id, mode)
-            self.same("set_status", lambda s: s.set_status(intent_id, status, expected_version=ev))
+            self.same(
+                "set_status",
+                lambda s: s.set_status(intent_id, status, expected_version=ev, reason=why),
+            )
         elif name == "claim":
             self.same("claim", lambda s: s.claim(args[0], **args[1]))
+        elif name == "claim_w":
+            intent_id, worker, lease = args
+            self.same("claim_w", lambda s: s.claim(intent_id, worker=worker, lease=lease))
+        elif name == "claim_next":
+            worker, lease, criteria = args
+            self.same("claim_next", lambda s: s.claim_next(worker=worker, lease=lease, **criteria))
+        elif name == "heartbeat":
+            intent_id, worker, lease, token = args
+            self.same(
+                "heartbeat", lambda s: s.heartbeat(intent_id, worker, lease=lease, token=token)
+            )
+        elif name == "release":
+            intent_id, worker, status, why, token = args
+            self.same(
+                "release",
+                lambda s: s.release(intent_id, worker, status=status, reason=why, token=token),
+            )
+        elif name == "reclaim":
+            self.same("reclaim_expired", lambda s: s.reclaim_expired(max_attempts=args[0]))
+        elif name == "patch":
+            intent_id, fields, mode = args
+            ev = self.version_for(intent_id, mode)
+            self.same("patch", lambda s: s.patch(intent_id, expected_version=ev, **fields))
         elif name == "delete":
             self.same("delete", lambda s: s.delete(args[0], detach=args[1]))
         elif name == "add_edge":
@@ -335,6 +411,13 @@ class StoreComparison(RuleBasedStateMachine):
         else:
             raise AssertionError("a closed store answered find()")
         self.sut = ig.open_store(self.url)
+        self.sut.clock = self.clock
+        self.feed_floor = self.ref.changes(limit=0).latest
+
+    @rule(seconds=st.sampled_from([1, 10, 40]))
+    def time_passes(self, seconds: int) -> None:
+        """Leases run out as the shared clock moves on."""
+        self.clock.advance(seconds)
 
     # --- queries --------------------------------------------------------------------------
 
@@ -384,6 +467,16 @@ class StoreComparison(RuleBasedStateMachine):
         self.same("blocked", lambda s: s.blocked())
         self.same("cycles", lambda s: s.cycles())
         self.same("stats", lambda s: s.stats())
+
+    @rule(intent_id=ids)
+    def blast_radius(self, intent_id: str) -> None:
+        self.same("impact", lambda s: s.impact(intent_id))
+
+    @rule(back=st.integers(0, 12), limit=st.none() | st.integers(0, 5))
+    def change_feed(self, back: int, limit: int | None) -> None:
+        latest = self.ref.changes(limit=0).latest
+        since = max(latest - back, self.feed_floor)
+        self.same("changes", lambda s: s.changes(since, limit=limit))
 
     @rule(intent_id=ids, hops=st.integers(0, 3), max_nodes=st.integers(0, 6))
     def plan_and_context(self, intent_id: str, hops: int, max_nodes: int) -> None:

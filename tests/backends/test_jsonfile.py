@@ -31,7 +31,14 @@ def test_opening_a_new_store_creates_an_empty_readable_document(tmp_path: Path) 
     path = tmp_path / "s.json"
     with ig.open_store(url(path)):
         doc = json.loads(path.read_text())
-    assert doc == {"format": "intentgraph-json", "version": 1, "seq": 0, "intents": [], "edges": []}
+    assert doc == {
+        "format": "intentgraph-json",
+        "version": 2,
+        "seq": 0,
+        "changes": 0,
+        "intents": [],
+        "edges": [],
+    }
 
 
 def test_each_write_appends_one_checksummed_journal_line(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import intentgraph as ig
-from intentgraph._base import HOLDING_STATUSES, ready_key
+from intentgraph._queries import ready_key
 from intentgraph.backends._sqlite_schema import SCHEMA_VERSION
 from intentgraph.backends.memory import MemoryStore
 from intentgraph.backends.sqlite import SqliteStore
@@ -24,7 +24,14 @@ from intentgraph.errors import (
     StoreCorrupted,
     StoreUnavailable,
 )
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
+from intentgraph.models import (
+    FINISHED_SUBGOAL,
+    HOLDING_STATUSES,
+    Edge,
+    EdgeType,
+    Intent,
+    IntentStatus,
+)
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 _EDGE_TYPES = [
@@ -225,6 +232,7 @@ def _expected_ready(store: SqliteStore) -> list[Intent]:
         i
         for i in store.list(status="active")
         if all(d.status is IntentStatus.COMPLETED for d in store.dependencies(i.id))
+        and all(c.status in FINISHED_SUBGOAL for c in store.children(i.id))
         and not any(a.status in HOLDING_STATUSES for a in store.ancestors(i.id))
     ]
     return sorted(hits, key=ready_key)

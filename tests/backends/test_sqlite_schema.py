@@ -206,7 +206,7 @@ def test_the_same_schema_written_differently_is_accepted(db_path):
         "ALTER TABLE e2 RENAME TO edges",
         "DROP INDEX ix_intents_ready",
         "create index IX_INTENTS_READY on intents ( priority desc , created_us , id ) "
-        "where status='active' and unmet=0 and held=0",
+        "where status='active' and unmet=0 and held=0 and open_subgoals=0",
     )
     assert schema_problems(sqlite3.connect(db_path)) == []
     with SqliteStore(db_path) as store:

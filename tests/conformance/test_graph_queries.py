@@ -266,25 +266,37 @@ def test_ready_follows_status_changes(work):
     work.set_status("r1", S.COMPLETED)
     work.set_status("h", S.ACTIVE)
     work.set_status("p", S.ACTIVE)
+    # h and h1 are active now but wait for their subgoals (h2, and hb, hh, h1 for h)
     assert ids(work.ready()) == [
-        "r3", "r4", "r2", "h1", "h2", "s", "w", "h", "p", "pp1", "cc1", "t",
+        "r3", "r4", "r2", "h2", "s", "w", "p", "pp1", "cc1", "t",
     ]  # fmt: skip
 
 
 def test_blocked_lists_what_holds_each_actionable_intent(work):
-    got = [(b.intent.id, ids(b.blocked_by), ids(b.held_by)) for b in work.blocked()]
+    got = [
+        (b.intent.id, ids(b.blocked_by), ids(b.subgoals), ids(b.held_by)) for b in work.blocked()
+    ]
     assert got == [
-        ("h1", [], ["h"]),
-        ("h2", [], ["h"]),
-        ("hb", ["r2"], ["h"]),
-        ("v", ["p", "r1"], []),
-        ("s", ["r1"], []),
-        ("u", ["ar"], []),
-        ("hh1", [], ["hh", "h"]),
-        ("f1", [], ["f"]),
-        ("ar1", [], ["ar"]),
+        ("h1", [], ["h2"], ["h"]),
+        ("h2", [], [], ["h"]),
+        ("hb", ["r2"], [], ["h"]),
+        ("v", ["p", "r1"], [], []),  # waits: pending and active work can still finish
+        ("s", ["r1"], [], []),
+        ("u", ["ar"], [], ["ar"]),  # an archived dependency never completes: held
+        ("hh1", [], [], ["hh", "h"]),  # nearest first
+        ("f1", [], [], ["f"]),
+        ("ar1", [], [], ["ar"]),
     ]
     assert all(isinstance(b, ig.BlockedIntent) for b in work.blocked())
+    assert [b.intent.id for b in work.blocked() if b.held] == [
+        "h1",
+        "h2",
+        "hb",
+        "u",
+        "hh1",
+        "f1",
+        "ar1",
+    ]
 
 
 def test_ready_and_blocked_split_the_active_intents(work):

@@ -141,8 +141,8 @@ def test_the_intent_json_schema_lists_every_field():
     schema = ig.Intent.model_json_schema()
     assert set(schema["properties"]) == {
         "id", "name", "goal", "original_request", "status", "priority", "constraints",
-        "preferences", "success_criteria", "metadata", "session_id", "created_at",
-        "updated_at", "version",
+        "preferences", "success_criteria", "metadata", "session_id", "lease", "attempts",
+        "reason", "created_at", "updated_at", "version",
     }  # fmt: skip
     assert schema["required"] == ["name"]
     assert schema["title"] == "Intent"
@@ -150,7 +150,7 @@ def test_the_intent_json_schema_lists_every_field():
 
 def test_every_error_class_is_an_intentgraph_error():
     classes = [getattr(errors, name) for name in errors.__all__]
-    assert len(classes) == 25
+    assert len(classes) == 27
     for cls in classes:
         assert issubclass(cls, errors.IntentGraphError), cls.__name__
         assert issubclass(cls, Exception)
@@ -177,6 +177,8 @@ def test_every_error_class_is_an_intentgraph_error():
         ("BackendNotInstalled", ImportError),
         ("ReadOnlyStore", PermissionError),
         ("TransactionError", RuntimeError),
+        ("LeaseLost", RuntimeError),
+        ("IntentNotReady", RuntimeError),
         ("StoreForked", OSError),
     ],
 )

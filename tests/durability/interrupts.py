@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -53,8 +53,25 @@ class Injector:
 T = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
+class Clock:
+    """A store clock the test moves by hand, so every run stamps the same times."""
+
+    def __init__(self) -> None:
+        self.now = T
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 def seed(store: StoreBase) -> None:
-    """A small graph every interrupted write starts from."""
+    """A small graph every interrupted write starts from; a fresh clock, stopped at T.
+
+    a is the root; b DEPENDS_ON a; c IS_SUBGOAL_OF a. Ready: c (a waits for it).
+    """
+    store.clock = Clock()
     store.put_many(
         [
             ig.Intent(id="a", name="a", created_at=T, updated_at=T),
@@ -91,6 +108,21 @@ def _update(store: StoreBase) -> None:
     store.update(b)
 
 
+def _claimed_then(then: str) -> Callable[[StoreBase], None]:
+    def write(store: StoreBase) -> None:
+        with store.transaction():
+            store.claim("c", worker="w", lease=60)
+            if then == "heartbeat":
+                store.heartbeat("c", "w", lease=120)
+            elif then == "release":
+                store.release("c", "w", status=ig.IntentStatus.FAILED, reason="it broke")
+            else:
+                store.clock.advance(61)  # type: ignore[union-attr]
+                store.reclaim_expired()
+
+    return write
+
+
 WRITES: dict[str, Callable[[StoreBase], None]] = {
     "put": lambda s: s.put(ig.Intent(id="n", name="new", created_at=T, updated_at=T)),
     "put_many": lambda s: s.put_many(
@@ -98,7 +130,12 @@ WRITES: dict[str, Callable[[StoreBase], None]] = {
     ),
     "update": _update,
     "set_status": lambda s: s.set_status("a", ig.IntentStatus.COMPLETED),
-    "claim": lambda s: s.claim("b"),
+    "claim": lambda s: s.claim("c", worker="w"),
+    "claim_next": lambda s: s.claim_next(worker="w", lease=30),
+    "heartbeat": _claimed_then("heartbeat"),
+    "release": _claimed_then("release"),
+    "reclaim": _claimed_then("reclaim"),
+    "patch": lambda s: s.patch("b", metadata={"n": 3}, priority=2),
     "delete": lambda s: s.delete("a"),
     "add_edge": lambda s: s.add_edge("c", "b", ig.EdgeType.DEPENDS_ON),
     "remove_edge": lambda s: s.remove_edge("b", "a", ig.EdgeType.DEPENDS_ON),

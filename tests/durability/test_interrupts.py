@@ -83,8 +83,10 @@ def test_an_interrupt_anywhere_in_a_write_leaves_the_store_before_or_after(
         store.put(MARKER)  # the next write works and lands
         assert store.get("marker").name == MARKER.name
         if backend != "memory":
+            clock = store.clock
             store.close()
             store = ig.open_store(url)
+            store.clock = clock
         store.delete("marker")
         assert state(store) == now, f"interrupted at event {n}: reopen disagrees"
         store.close()
