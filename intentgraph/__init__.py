@@ -4,9 +4,11 @@ Importing the package does nothing else: no environment reads, no connections.
 """
 
 from intentgraph import errors
+from intentgraph._workloop import default_worker
 from intentgraph.factory import StorageFactory, open_store
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
+from intentgraph.models import Edge, EdgeType, Intent, IntentStatus, Lease
 from intentgraph.protocol import (
+    DEFAULT_LEASE,
     BlockedIntent,
     GraphStats,
     Health,
@@ -15,11 +17,15 @@ from intentgraph.protocol import (
     IntentStorage,
     TreeNode,
 )
+from intentgraph.results import Change, ChangeBatch
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_LEASE",
     "BlockedIntent",
+    "Change",
+    "ChangeBatch",
     "Edge",
     "EdgeType",
     "GraphStats",
@@ -29,9 +35,11 @@ __all__ = [
     "IntentFilter",
     "IntentStatus",
     "IntentStorage",
+    "Lease",
     "StorageFactory",
     "TreeNode",
     "__version__",
+    "default_worker",
     "errors",
     "open_store",
 ]
