@@ -8,21 +8,13 @@ from typing import Any
 
 import pydantic_core
 
-from intentgraph.errors import InvalidIntent, StoreCorrupted
 from intentgraph.filters import IntentFilter
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus, Lease
 
-__all__ = ["FilterSQL", "edge_from_json", "intent_from_json", "to_us"]
+__all__ = ["FilterSQL", "json_list", "to_us"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-_INTENT_FIELDS = frozenset(Intent.model_fields)
-_EDGE_FIELDS = frozenset(Edge.model_fields)
-_STATUSES = {s.value: s for s in IntentStatus}
-_EDGE_TYPES = {t.value: t for t in EdgeType}
-_from_json = pydantic_core.from_json
 
 
 def json_list(items: list[str]) -> str:
@@ -30,68 +22,9 @@ def json_list(items: list[str]) -> str:
     return pydantic_core.to_json(items).decode()
 
 
-_fromiso = datetime.fromisoformat
-_new = object.__new__
-_set = object.__setattr__
-
-
 def to_us(value: datetime) -> int:
     """Return an aware datetime as integer microseconds since the epoch (exact)."""
     return (value - _EPOCH) // _ONE_US
-
-
-def _assemble(cls: type[Any], fields: dict[str, Any]) -> Any:
-    # What model_construct does, minus its per-field default handling: the row was
-    # written by model_dump_json of a validated model, so every field is present.
-    obj = _new(cls)
-    _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(fields))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
-
-
-def intent_from_json(data: str) -> Intent:
-    """Rebuild an ``Intent`` from the JSON this backend stored.
-
-    Validating every row with pydantic costs about 10 µs; the rows were validated before
-    they were written, so only their shape is checked here and anything unexpected falls
-    back to full validation.
-
-    Raises:
-        StoreCorrupted: the stored JSON is not a valid intent.
-    """
-    try:
-        fields = _from_json(data)
-        if fields.keys() == _INTENT_FIELDS:
-            fields["created_at"] = _fromiso(fields["created_at"])
-            fields["updated_at"] = _fromiso(fields["updated_at"])
-            fields["status"] = _STATUSES[fields["status"]]
-            if fields["lease"] is not None:  # only while executing: rare, validate it
-                fields["lease"] = Lease.model_validate(fields["lease"])
-            return _assemble(Intent, fields)  # type: ignore[no-any-return]
-    except (ValueError, KeyError, TypeError):
-        pass
-    try:
-        return Intent.model_validate_json(data)
-    except InvalidIntent as exc:
-        raise StoreCorrupted(f"a stored intent cannot be read back: {exc}") from exc
-
-
-def edge_from_json(data: str) -> Edge:
-    """Rebuild an ``Edge`` from the JSON this backend stored (see ``intent_from_json``)."""
-    try:
-        fields = _from_json(data)
-        if fields.keys() == _EDGE_FIELDS:
-            fields["created_at"] = _fromiso(fields["created_at"])
-            fields["type"] = _EDGE_TYPES[fields["type"]]
-            return _assemble(Edge, fields)  # type: ignore[no-any-return]
-    except (ValueError, KeyError, TypeError):
-        pass
-    try:
-        return Edge.model_validate_json(data)
-    except InvalidIntent as exc:
-        raise StoreCorrupted(f"a stored edge cannot be read back: {exc}") from exc
 
 
 class FilterSQL:

@@ -12,7 +12,14 @@ import sqlite3
 
 from intentgraph.errors import StorageError, StoreCorrupted
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "check_schema", "migrate", "schema_problems"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "check_schema",
+    "counter_problems",
+    "migrate",
+    "schema_problems",
+]
 
 # Each migration is a tuple of statements, run in order inside one transaction.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -93,6 +100,91 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Counts stats() reads instead of scanning: intents by status, edges by type, the
+        # intents some edge touches (a degree per intent), and a token that changes with
+        # every change of a blocking edge (random, so a rolled-back write leaves none
+        # behind that a later write could repeat). Triggers keep them, whoever writes.
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE degrees (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
+        "INSERT INTO counters SELECT 'status:' || status, count(*) FROM intents GROUP BY status",
+        "INSERT INTO counters SELECT 'edges:' || type, count(*) FROM edges GROUP BY type",
+        """
+        INSERT INTO degrees SELECT id, count(*) FROM (
+            SELECT source AS id FROM edges UNION ALL SELECT target FROM edges
+        ) GROUP BY id
+        """,
+        """
+        INSERT INTO counters VALUES
+            ('touched', (SELECT count(*) FROM degrees)), ('blocking', random())
+        """,
+        """
+        CREATE TRIGGER tg_intents_insert AFTER INSERT ON intents BEGIN
+            INSERT INTO counters VALUES ('status:' || new.status, 1)
+                ON CONFLICT (name) DO UPDATE SET n = n + 1;
+        END
+        """,
+        """
+        CREATE TRIGGER tg_intents_delete AFTER DELETE ON intents BEGIN
+            UPDATE counters SET n = n - 1 WHERE name = 'status:' || old.status;
+        END
+        """,
+        """
+        CREATE TRIGGER tg_intents_status AFTER UPDATE OF status ON intents
+        WHEN old.status IS NOT new.status BEGIN
+            UPDATE counters SET n = n - 1 WHERE name = 'status:' || old.status;
+            INSERT INTO counters VALUES ('status:' || new.status, 1)
+                ON CONFLICT (name) DO UPDATE SET n = n + 1;
+        END
+        """,
+        """
+        CREATE TRIGGER tg_edges_insert AFTER INSERT ON edges BEGIN
+            INSERT INTO counters VALUES ('edges:' || new.type, 1)
+                ON CONFLICT (name) DO UPDATE SET n = n + 1;
+            INSERT INTO degrees VALUES (new.source, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+            INSERT INTO degrees VALUES (new.target, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+            UPDATE counters SET n = random()
+            WHERE name = 'blocking' AND new.type IN ('DEPENDS_ON', 'BLOCKS');
+        END
+        """,
+        """
+        CREATE TRIGGER tg_edges_delete AFTER DELETE ON edges BEGIN
+            UPDATE counters SET n = n - 1 WHERE name = 'edges:' || old.type;
+            UPDATE degrees SET n = n - 1 WHERE id = old.source;
+            UPDATE degrees SET n = n - 1 WHERE id = old.target;
+            DELETE FROM degrees WHERE id IN (old.source, old.target) AND n <= 0;
+            UPDATE counters SET n = random()
+            WHERE name = 'blocking' AND old.type IN ('DEPENDS_ON', 'BLOCKS');
+        END
+        """,
+        # intentgraph never moves an edge (it deletes and inserts); anyone else who does
+        # is counted as if they had.
+        """
+        CREATE TRIGGER tg_edges_move AFTER UPDATE OF source, type, target ON edges
+        WHEN old.source IS NOT new.source OR old.type IS NOT new.type
+            OR old.target IS NOT new.target BEGIN
+            UPDATE counters SET n = n - 1 WHERE name = 'edges:' || old.type;
+            UPDATE degrees SET n = n - 1 WHERE id = old.source;
+            UPDATE degrees SET n = n - 1 WHERE id = old.target;
+            DELETE FROM degrees WHERE id IN (old.source, old.target) AND n <= 0;
+            INSERT INTO counters VALUES ('edges:' || new.type, 1)
+                ON CONFLICT (name) DO UPDATE SET n = n + 1;
+            INSERT INTO degrees VALUES (new.source, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+            INSERT INTO degrees VALUES (new.target, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+            UPDATE counters SET n = random() WHERE name = 'blocking';
+        END
+        """,
+        """
+        CREATE TRIGGER tg_degrees_insert AFTER INSERT ON degrees BEGIN
+            UPDATE counters SET n = n + 1 WHERE name = 'touched';
+        END
+        """,
+        """
+        CREATE TRIGGER tg_degrees_delete AFTER DELETE ON degrees BEGIN
+            UPDATE counters SET n = n - 1 WHERE name = 'touched';
+        END
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -127,6 +219,42 @@ def schema_problems(conn: sqlite3.Connection) -> list[str]:
             problems.append(f"{name} is a {found[0]}, not a {kind}")
         elif found[1] is None or _normalise(found[1]) != sql:
             problems.append(f"{kind} {name} was altered: {found[1]!r}")
+    return problems
+
+
+_RECOUNTS = (
+    "SELECT 'status:' || status, count(*) FROM intents GROUP BY status",
+    "SELECT 'edges:' || type, count(*) FROM edges GROUP BY type",
+    "SELECT 'touched', count(*) FROM (SELECT source FROM edges UNION SELECT target FROM edges)",
+)
+_DEGREES = (
+    "SELECT id, count(*) FROM (SELECT source AS id FROM edges UNION ALL SELECT target FROM edges)"
+    " GROUP BY id"
+)
+
+
+def counter_problems(conn: sqlite3.Connection) -> list[str]:
+    """Return where the counts the triggers keep differ from a recount (empty: none).
+
+    Writes keep them exact; a file someone edited with the triggers dropped may not be.
+    """
+    kept = dict(conn.execute("SELECT name, n FROM counters WHERE name != 'blocking'"))
+    counted: dict[str, int] = {}
+    for sql in _RECOUNTS:
+        counted.update(conn.execute(sql).fetchall())
+    problems = [
+        f"counter {name} is {kept.get(name, 0)}, the data has {counted.get(name, 0)}"
+        for name in sorted(kept.keys() | counted.keys())
+        if kept.get(name, 0) != counted.get(name, 0)
+    ]
+    degrees = dict(conn.execute("SELECT id, n FROM degrees"))
+    recounted = dict(conn.execute(_DEGREES))
+    problems += [
+        f"intent {intent_id!r} has {recounted.get(intent_id, 0)} edges, the counter says "
+        f"{degrees.get(intent_id, 0)}"
+        for intent_id in sorted(degrees.keys() | recounted.keys())
+        if degrees.get(intent_id, 0) != recounted.get(intent_id, 0)
+    ]
     return problems
 
 

@@ -22,13 +22,23 @@ import logging
 import os
 import socket
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
+import pydantic_core
 
-from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph._base import as_edge, as_intent, kept, kept_edge
+from intentgraph._codec import (
+    SHARED_EDGE_FIELDS,
+    SHARED_INTENT_FIELDS,
+    edge_from_fields,
+    edge_to_json,
+    intent_from_fields,
+    intent_to_json,
+)
 from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_query, query_flag
 from intentgraph.backends.memory import MemoryStore, RedoOp, change_record
@@ -44,6 +54,7 @@ from intentgraph.errors import (
 from intentgraph.models import Edge, EdgeType, Intent
 
 log = logging.getLogger("intentgraph")
+T = TypeVar("T")
 
 FORMAT = "intentgraph-json"
 FORMAT_VERSION = 2
@@ -179,6 +190,7 @@ class JsonFileStore(MemoryStore):
         except OSError as exc:
             raise _failure(exc, f"cannot read {self.path}", StoreUnavailable) from exc
         self._doc_size = len(raw)
+        self._maintaining = False  # filled in bulk, then every maintained value at once
         with gc_paused(len(raw) // 100):
             self._load_document(raw)
             self._replay_journal(journal)
@@ -186,6 +198,7 @@ class JsonFileStore(MemoryStore):
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise StoreCorrupted(f"{self.path}: {problems[0]}{more}")
+        self._rebuild_index()
 
     def _read_journal(self) -> bytes:
         try:
@@ -196,19 +209,34 @@ class JsonFileStore(MemoryStore):
             raise _failure(exc, f"cannot read {self.journal_path}", StoreUnavailable) from exc
 
     def _load_document(self, raw: bytes) -> None:
+        # The records are checked one by one on the fast path a store's own reads take
+        # (``as_intent``: every value, once), not by a model of the whole document, which
+        # would validate every field of every record twice over.
         try:
-            doc = _Document.model_validate_json(raw)
-        except pydantic.ValidationError as exc:
+            doc = _Document.model_validate(pydantic_core.from_json(raw))
+        except (ValueError, pydantic.ValidationError) as exc:
             raise StoreCorrupted(self._why_unreadable(raw, exc)) from exc
         if doc.format != FORMAT or doc.version not in READS:
             raise StoreCorrupted(self._why_unreadable(raw, None))
         self._seq = doc.seq
         self._change_seq = doc.changes
-        for intent in doc.intents:
-            self._intents[intent.id] = intent
-            self._index_lease(intent.id, intent)
-        for edge in doc.edges:
+        intents = self._intents
+        for number, fields in enumerate(doc.intents, start=1):
+            intent = self._read_record(fields, _stored_intent, f"intent {number}")
+            if intent.id in intents:
+                raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
+            intents[intent.id] = intent
+        for number, fields in enumerate(doc.edges, start=1):
+            edge = self._read_record(fields, _stored_edge, f"edge {number}")
+            if self._edge(*edge.key) is not None:
+                raise StoreCorrupted(f"{self.path}: edge {edge.key} appears twice")
             self._restore_edge(edge.key, edge)
+
+    def _read_record(self, fields: Any, read: Callable[[Any], T], where: str) -> T:
+        try:
+            return read(fields)
+        except InvalidIntent as exc:
+            raise StoreCorrupted(f"{self.path}: {where} cannot be read: {exc}") from exc
 
     def _why_unreadable(self, raw: bytes, exc: Exception | None) -> str:
         try:
@@ -265,17 +293,15 @@ class JsonFileStore(MemoryStore):
                 kind = op["op"]
                 redo: RedoOp
                 if kind == "put":
-                    intent = Intent.model_validate(op["intent"])
+                    intent = _stored_intent(op["intent"])
                     existed = intent.id in self._intents
                     self._intents[intent.id] = intent
-                    self._index_lease(intent.id, intent)
                     redo = ("put", intent)
                 elif kind == "del":
                     existed = self._intents.pop(op["id"], None) is not None
-                    self._index_lease(op["id"], None)
                     redo = ("del", op["id"])
                 elif kind == "edge":
-                    edge = Edge.model_validate(op["edge"])
+                    edge = _stored_edge(op["edge"])
                     existed = False
                     self._restore_edge(edge.key, edge)
                     redo = ("edge", edge)
@@ -507,7 +533,7 @@ def _encode_op(op: RedoOp) -> str:
 
 
 class _Document(pydantic.BaseModel):
-    """The JSON document, validated in one pass by pydantic's parser."""
+    """The JSON document's frame; its records are read one by one (``_load_document``)."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
@@ -515,8 +541,30 @@ class _Document(pydantic.BaseModel):
     version: int
     seq: int = pydantic.Field(ge=0)
     changes: int = pydantic.Field(default=0, ge=0)
-    intents: list[Intent]
-    edges: list[Edge]
+    intents: list[Any]
+    edges: list[Any]
+
+
+def _stored_intent(fields: Any) -> Intent:
+    """Read an intent record of the document or the journal: every value checked once."""
+    if not isinstance(fields, dict):
+        raise InvalidIntent("intent", [{"loc": (), "msg": "a record must be a JSON object"}])
+    try:
+        intent = intent_from_fields(fields, fields_set=SHARED_INTENT_FIELDS)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return kept(Intent.model_validate(fields))  # names what is wrong, or converts it
+    return kept(as_intent(intent))
+
+
+def _stored_edge(fields: Any) -> Edge:
+    """Read an edge record of the document or the journal: every value checked once."""
+    if not isinstance(fields, dict):
+        raise InvalidIntent("edge", [{"loc": (), "msg": "a record must be a JSON object"}])
+    try:
+        edge = edge_from_fields(fields, fields_set=SHARED_EDGE_FIELDS)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return kept_edge(Edge.model_validate(fields))
+    return kept_edge(as_edge(edge))
 
 
 def _decode_line(line: bytes) -> dict[str, Any] | None:

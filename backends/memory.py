@@ -2,14 +2,14 @@
 
 Thread-safe (the store's re-entrant lock), every read returns a copy. Writes are recorded as
 an undo log (to roll back a failed transaction) and a redo log (which ``JsonFileStore``
-persists). Edges are indexed by type at both ends, so a hub with 100k edges of one type
-costs nothing to a lookup of another.
+persists). The graph and what it maintains (edges by type at both ends, the ready index,
+the counts) are in ``_memory_index.py``.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -22,12 +22,15 @@ from intentgraph._base import (
     clone,
     clone_edge,
     dependency_pair,
+    kept,
+    kept_edge,
     next_version,
     pick_direction,
 )
-from intentgraph._queries import ready_key
+from intentgraph._queries import UNFINISHED, Counts, ready_key
 from intentgraph._transactions import Level
 from intentgraph._url import ParsedURL, check_no_location, check_query
+from intentgraph.backends._memory_index import EdgeKey, GraphIndex
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -40,7 +43,6 @@ from intentgraph.errors import (
 )
 from intentgraph.filters import Direction, IntentFilter
 from intentgraph.models import (
-    ACTIONABLE_STATUSES,
     FINISHED_SUBGOAL,
     HOLDING_STATUSES,
     Edge,
@@ -49,11 +51,8 @@ from intentgraph.models import (
     IntentStatus,
     as_edge_type,
 )
-from intentgraph.results import Change, ChangeBatch, ChangeOp, TreeNode
+from intentgraph.results import BlockedIntent, Change, ChangeBatch, ChangeOp, TreeNode
 
-EdgeKey = tuple[str, str, EdgeType]
-# intent id -> edge type -> the id at the other end -> edge
-Adjacency = dict[str, dict[EdgeType, dict[str, Edge]]]
 # Redo operations, in the order they were applied:
 #   ("put", Intent) | ("del", id) | ("edge", Edge) | ("unedge", EdgeKey)
 RedoOp = tuple[str, Any]
@@ -62,19 +61,16 @@ _SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeT
 _NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
 
 
-class MemoryStore(StoreBase):
+class MemoryStore(GraphIndex, StoreBase):
     """Intents and edges held in Python dicts; lost when the process ends."""
 
     backend_name = "memory"
 
     def __init__(self, *, url: str = "memory://", read_only: bool = False) -> None:
         super().__init__(url=url, read_only=read_only)
-        self._intents: dict[str, Intent] = {}
-        self._out: Adjacency = {}  # source -> type -> target -> edge
-        self._in: Adjacency = {}  # target -> type -> source -> edge
+        self._init_index()
         self._undo: builtins.list[tuple[str, Any, Any]] = []
         self._redo: builtins.list[RedoOp] = []
-        self._leased: set[str] = set()  # executing intents with a lease: reclaim looks here
         # The change feed: records past ``_change_seq`` belong to a commit in progress (or
         # one that failed) and are never shown; the commit statement moves the mark.
         self._change_seq = 0
@@ -133,38 +129,30 @@ class MemoryStore(StoreBase):
             return  # the level never began
         undo_mark, redo_mark = level.mark
         undo = self._undo
+        if self._index_dirty:  # a change was cut short: restore the data, then rebuild
+            self._maintaining = False
         while len(undo) > undo_mark:
             kind, key, previous = undo[-1]  # restore, then pop: safe to interrupt and redo
             if kind == "intent":
-                self._index_lease(key, previous)
-                if previous is None:
-                    self._intents.pop(key, None)
-                else:
-                    self._intents[key] = previous
+                self._store_intent(key, previous)
             else:
                 self._restore_edge(key, previous)
             undo.pop()
         del self._redo[redo_mark:]
+        if self._index_dirty or not self._maintaining:
+            self._rebuild_index()
 
     # --- raw mutations (logged) -------------------------------------------------------
 
     def _set_intent(self, intent: Intent) -> None:
         self._undo.append(("intent", intent.id, self._intents.get(intent.id)))
-        self._index_lease(intent.id, intent)
-        self._intents[intent.id] = intent
+        self._store_intent(intent.id, intent)
         self._redo.append(("put", intent))
 
     def _drop_intent(self, intent_id: str) -> None:
         self._undo.append(("intent", intent_id, self._intents[intent_id]))
-        self._index_lease(intent_id, None)
-        del self._intents[intent_id]
+        self._store_intent(intent_id, None)
         self._redo.append(("del", intent_id))
-
-    def _index_lease(self, intent_id: str, intent: Intent | None) -> None:
-        if intent is not None and intent.lease is not None:
-            self._leased.add(intent_id)
-        else:
-            self._leased.discard(intent_id)
 
     def _set_edge(self, edge: Edge) -> None:
         key = edge.key
@@ -177,19 +165,6 @@ class MemoryStore(StoreBase):
         self._restore_edge(key, None)
         self._redo.append(("unedge", key))
 
-    def _edge(self, source: str, target: str, etype: EdgeType) -> Edge | None:
-        found: Edge | None = self._out.get(source, _NONE).get(etype, _NONE).get(target)
-        return found
-
-    def _restore_edge(self, key: EdgeKey, edge: Edge | None) -> None:
-        source, target, etype = key
-        if edge is None:
-            self._out.get(source, _NONE).get(etype, {}).pop(target, None)
-            self._in.get(target, _NONE).get(etype, {}).pop(source, None)
-        else:
-            self._out.setdefault(source, {}).setdefault(etype, {})[target] = edge
-            self._in.setdefault(target, {}).setdefault(etype, {})[source] = edge
-
     # --- intents ----------------------------------------------------------------------
 
     def _insert_many(self, batch: builtins.list[Intent]) -> None:
@@ -197,7 +172,7 @@ class MemoryStore(StoreBase):
             for intent in batch:
                 if intent.id in self._intents:
                     raise IntentExists(intent.id)
-                self._set_intent(clone(intent))
+                self._set_intent(kept(clone(intent)))
 
     def find(self, intent_id: str) -> Intent | None:
         self._check_open()
@@ -213,7 +188,7 @@ class MemoryStore(StoreBase):
             if stored is None:
                 raise IntentNotFound(new.id)
             new = next_version(stored, new, expected_version, now=self.now(), claims=claims)
-            self._set_intent(new)
+            self._set_intent(kept(new))
             return clone(new)
 
     def delete(self, intent_id: str, *, detach: bool = True) -> None:
@@ -233,6 +208,8 @@ class MemoryStore(StoreBase):
                 pool: Iterable[Intent] = (
                     self._intents[i] for i in dict.fromkeys(flt.ids) if i in self._intents
                 )
+            elif flt.status is not None:  # the status index: no scan of the others
+                pool = (self._intents[i] for i in self._ids_with_status(flt.status))
             else:
                 pool = self._intents.values()
             hits = [i for i in pool if flt.matches(i)]
@@ -263,7 +240,7 @@ class MemoryStore(StoreBase):
             edge = edge.model_copy(update={"created_at": existing.created_at})
         else:
             self._check_invariants(edge)
-        self._set_edge(edge)
+        self._set_edge(kept_edge(edge))
         return edge
 
     def _check_invariants(self, edge: Edge) -> None:
@@ -313,15 +290,6 @@ class MemoryStore(StoreBase):
             found.sort(key=lambda e: e.key)
             return [clone_edge(e) for e in found]
 
-    def _all_edges(self) -> builtins.list[Edge]:
-        out = self._out.values()
-        return [e for by_type in out for ends in by_type.values() for e in ends.values()]
-
-    def _touching(self, intent_id: str) -> builtins.list[Edge]:
-        out = [e for ends in self._out.get(intent_id, _NONE).values() for e in ends.values()]
-        inn = [e for ends in self._in.get(intent_id, _NONE).values() for e in ends.values()]
-        return out + inn  # no self-loops exist, so no edge is in both
-
     # --- graph helpers ----------------------------------------------------------------
 
     def _require(self, intent_id: str) -> Intent:
@@ -329,37 +297,6 @@ class MemoryStore(StoreBase):
         if intent is None:
             raise IntentNotFound(intent_id)
         return intent
-
-    def _parent_id(self, intent_id: str) -> str | None:
-        return next(iter(self._out.get(intent_id, _NONE).get(_SUBGOAL, _NONE)), None)
-
-    def _parent_ids(self, intent_id: str) -> builtins.list[str]:
-        parent = self._parent_id(intent_id)
-        return [] if parent is None else [parent]
-
-    def _ancestor_ids(self, intent_id: str) -> Iterator[str]:
-        """Yield the parent, its parent, and so on up to the root."""
-        steps = len(self._intents)  # a longer chain can only be a cycle
-        parent = self._parent_id(intent_id)
-        while parent is not None:
-            steps -= 1
-            if steps < 0:
-                raise StoreCorrupted(f"the subgoal edges above {intent_id!r} form a cycle")
-            yield parent
-            parent = self._parent_id(parent)
-
-    def _child_ids(self, intent_id: str) -> builtins.list[str]:
-        return builtins.list(self._in.get(intent_id, _NONE).get(_SUBGOAL, _NONE))
-
-    def _dependency_ids(self, intent_id: str) -> builtins.list[str]:
-        deps = builtins.list(self._out.get(intent_id, _NONE).get(_DEPENDS, _NONE))
-        deps += self._in.get(intent_id, _NONE).get(_BLOCKS, _NONE)
-        return deps
-
-    def _dependent_ids(self, intent_id: str) -> builtins.list[str]:
-        deps = builtins.list(self._in.get(intent_id, _NONE).get(_DEPENDS, _NONE))
-        deps += self._out.get(intent_id, _NONE).get(_BLOCKS, _NONE)
-        return deps
 
     def _copies(self, ids: Iterable[str]) -> builtins.list[Intent]:
         return [clone(self._intents[i]) for i in ids]
@@ -379,25 +316,30 @@ class MemoryStore(StoreBase):
         Writes cannot break them; a hand-edited or badly merged file can. Queries assume the
         structural ones (both ends stored, one parent, no subgoal cycle), so a loader checks
         those before it serves anything; a dependency cycle breaks no query (``cycles()``
-        reports it), so a loader may leave it out.
+        reports it), so a loader may leave it out. One pass over the edges.
         """
         problems = []
+        intents = self._intents
+        parents: dict[str, builtins.list[str]] = {}
+        needs: dict[str, builtins.list[str]] = {}
         for edge in self._all_edges():
             for end in (edge.source, edge.target):
-                if end not in self._intents:
+                if end not in intents:
                     problems.append(f"edge {_show(edge)} names a missing intent {end!r}")
             if edge.source == edge.target:
                 problems.append(f"edge {_show(edge)} joins an intent to itself")
             elif edge.type.symmetric and edge.source > edge.target:
                 problems.append(f"edge {_show(edge)} is stored in reverse order")
-        for intent_id, by_type in self._out.items():
-            parents = by_type.get(_SUBGOAL, _NONE)
-            if len(parents) > 1:
-                problems.append(f"intent {intent_id!r} has {len(parents)} parents")
-        graphs = [("subgoal", {i: self._parent_ids(i) for i in self._intents})]
-        if dependency_cycles:
-            graphs.append(("dependency", self._dependency_map()))
-        for name, adjacency in graphs:
+            if edge.type is _SUBGOAL:
+                parents.setdefault(edge.source, []).append(edge.target)
+            elif dependency_cycles:
+                pair = dependency_pair(edge)
+                if pair is not None:
+                    needs.setdefault(pair[0], []).append(pair[1])
+        for intent_id, up in sorted(parents.items()):
+            if len(up) > 1:
+                problems.append(f"intent {intent_id!r} has {len(up)} parents")
+        for name, adjacency in (("subgoal", parents), ("dependency", needs)):
             cycle = _graph.find_cycle(adjacency)
             if cycle is not None:
                 problems.append(f"the {name} edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
@@ -455,22 +397,60 @@ class MemoryStore(StoreBase):
         self._check_open()
         check_limit(limit)
         with self._lock:
-            hits = [i for i in self._intents.values() if self._is_ready(i)]
-            hits.sort(key=ready_key)
-            return [clone(i) for i in hits[:limit]]
+            return self._copies(self._ready_ids(limit))
 
-    def _is_ready(self, intent: Intent) -> bool:
-        if intent.status not in ACTIONABLE_STATUSES:
-            return False
-        for dep in self._dependency_ids(intent.id):
-            if self._intents[dep].status is not IntentStatus.COMPLETED:
-                return False
-        for child in self._child_ids(intent.id):
-            if self._intents[child].status not in FINISHED_SUBGOAL:
-                return False
-        return all(
-            self._intents[a].status not in HOLDING_STATUSES for a in self._ancestor_ids(intent.id)
-        )
+    def _next_ready(self, flt: IntentFilter) -> Intent | None:
+        with self._lock:
+            for intent_id in self._ready_ids():
+                intent = self._intents[intent_id]
+                if flt.matches(intent):
+                    return clone(intent)
+        return None
+
+    def _counts(self) -> Counts:
+        with self._lock:
+            total = len(self._intents)
+            by_status = {s.value: len(ids) for s, ids in self._status_ids.items()}
+            by_type = {t.value: n for t, n in self._edge_counts.items()}
+            edges = sum(self._edge_counts.values())
+            return total, by_status, edges, by_type, total - len(self._degree)
+
+    def _top_blockers(self) -> builtins.list[tuple[str, int]]:
+        with self._lock:
+            intents = self._intents
+            return self._blockers_index().top(
+                lambda batch: {n for n in batch if intents[n].status in UNFINISHED}
+            )
+
+    def blocked(self) -> builtins.list[BlockedIntent]:
+        self._check_open()
+        with self._lock:
+            waiting = self._status_ids[IntentStatus.ACTIVE] - self._ready_key.keys()
+            stale = {i.id for i in self._expired_leases(self.now())}
+            targets = waiting | stale
+            if not targets:
+                return []
+            holders = {} if not self._ids_with_status(HOLDING_STATUSES) else self._holders(targets)
+            intents = self._intents
+            found = []
+            for intent_id in targets:
+                deps = sorted(set(self._dependency_ids(intent_id)))
+                subgoals = sorted(self._child_ids(intent_id))
+                found.append(
+                    BlockedIntent.model_construct(
+                        intent=clone(intents[intent_id]),
+                        blocked_by=self._copies(
+                            d for d in deps if intents[d].status is not IntentStatus.COMPLETED
+                        ),
+                        subgoals=self._copies(
+                            c for c in subgoals if intents[c].status not in FINISHED_SUBGOAL
+                        ),
+                        held_by=[clone(h) for _, _, h in sorted(holders.get(intent_id, []))],
+                        lease_expired=intent_id in stale,
+                    )
+                )
+        found.sort(key=lambda b: ready_key(b.intent))
+        return found
 
     def _expired_leases(self, now: datetime) -> builtins.list[Intent]:
         with self._lock:

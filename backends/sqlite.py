@@ -14,34 +14,26 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from intentgraph import _graph
 from intentgraph._base import (
-    StoreBase,
     canonical_edge,
-    check_direction,
-    check_limit,
     dependency_pair,
     next_version,
-    pick_direction,
     storable_id,
 )
-from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
 from intentgraph._transactions import Level
 from intentgraph._url import ParsedURL, check_query, query_flag
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
-    FilterSQL,
-    edge_from_json,
-    intent_from_json,
     json_list,
     to_us,
 )
+from intentgraph.backends._sqlite_reads import SqliteReads
 from intentgraph.backends._sqlite_schema import SCHEMA_VERSION, migrate, user_version
-from intentgraph.backends.memory import as_change
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -57,7 +49,7 @@ from intentgraph.errors import (
     StoreCorrupted,
     StoreUnavailable,
 )
-from intentgraph.filters import Direction, IntentFilter, search_text
+from intentgraph.filters import search_text
 from intentgraph.models import (
     FINISHED_SUBGOAL,
     HOLDING_STATUSES,
@@ -67,7 +59,6 @@ from intentgraph.models import (
     IntentStatus,
     as_edge_type,
 )
-from intentgraph.results import ChangeBatch, TreeNode
 
 __all__ = ["SqliteStore"]
 
@@ -148,7 +139,7 @@ MIN_SQLITE = (3, 35, 0)
 """Oldest SQLite library the queries run on (UPDATE ... FROM, multi-part recursive CTEs)."""
 
 
-class SqliteStore(StoreBase):
+class SqliteStore(SqliteReads):
     """Intents and edges in one SQLite file."""
 
     backend_name = "sqlite"
@@ -431,31 +422,6 @@ class SqliteStore(StoreBase):
             for child in children:
                 g.refresh_held(db, child)
 
-    def _select(self, flt: IntentFilter) -> builtins.list[Intent]:
-        q = FilterSQL(flt)
-        sql = f"SELECT data FROM intents{q.where_sql} ORDER BY {q.order_by}"
-        params = builtins.list(q.params)
-        if not q.python_filter and (flt.limit is not None or flt.offset):
-            sql += " LIMIT ? OFFSET ?"
-            params += [_clamp(flt.limit, -1), _clamp(flt.offset, 0)]
-        with self._db() as db:
-            rows = db.execute(sql, params).fetchall()
-        found = [intent_from_json(r[0]) for r in rows]
-        if q.python_filter:
-            found = [i for i in found if flt.matches(i)]
-            end = None if flt.limit is None else flt.offset + flt.limit
-            found = found[flt.offset : end]
-        return found
-
-    def _count(self, flt: IntentFilter) -> int:
-        q = FilterSQL(flt)
-        if q.python_filter:
-            return len(self._select(flt.model_copy(update={"limit": None, "offset": 0})))
-        with self._db() as db:
-            return int(
-                db.execute(f"SELECT count(*) FROM intents{q.where_sql}", q.params).fetchone()[0]
-            )
-
     # --- edges ------------------------------------------------------------------------
 
     def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]:
@@ -534,255 +500,3 @@ class SqliteStore(StoreBase):
             removed = Edge.model_construct(source=source, target=target, type=etype)
             self._edge_changed(db, removed, -1)
             self._record([("remove_edge", source, target, etype.value, None)])
-
-    def edges(
-        self,
-        intent_id: str | None = None,
-        *,
-        type: EdgeType | None = None,
-        direction: Direction = "both",
-    ) -> builtins.list[Edge]:
-        check_direction(direction)
-        etype = None if type is None else as_edge_type(type)
-        type_sql = "" if etype is None else " AND type = ?2"
-        with self._db() as db:
-            if intent_id is None:
-                where = "" if etype is None else " WHERE type = ?2"
-                rows = db.execute(
-                    f"SELECT data FROM edges{where} ORDER BY source, target, type",
-                    () if etype is None else (None, etype.value),
-                ).fetchall()
-                return [edge_from_json(r[0]) for r in rows]
-            self._require(db, intent_id)
-            rows = db.execute(
-                f"SELECT data FROM edges WHERE source = ?1{type_sql} UNION ALL "
-                f"SELECT data FROM edges WHERE target = ?1{type_sql}",
-                (intent_id,) if etype is None else (intent_id, etype.value),
-            ).fetchall()
-        return pick_direction((edge_from_json(r[0]) for r in rows), intent_id, direction)
-
-    # --- graph helpers ----------------------------------------------------------------
-
-    @staticmethod
-    def _require(db: sqlite3.Connection, intent_id: str) -> None:
-        if (
-            not storable_id(intent_id)
-            or db.execute("SELECT 1 FROM intents WHERE id = ?", (intent_id,)).fetchone() is None
-        ):
-            raise IntentNotFound(intent_id)
-
-    @staticmethod
-    def _parent_id(db: sqlite3.Connection, intent_id: str) -> str | None:
-        row = db.execute(
-            "SELECT target FROM edges WHERE source = ? AND type = 'IS_SUBGOAL_OF'", (intent_id,)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    @staticmethod
-    def _child_ids(db: sqlite3.Connection, intent_id: str) -> builtins.list[str]:
-        return [
-            r[0]
-            for r in db.execute(
-                "SELECT source FROM edges WHERE target = ? AND type = 'IS_SUBGOAL_OF'"
-                " ORDER BY source",
-                (intent_id,),
-            )
-        ]
-
-    @classmethod
-    def _ancestor_ids(cls, db: sqlite3.Connection, intent_id: str) -> builtins.list[str]:
-        # One indexed lookup per level; a walk that meets an intent again can only be a cycle
-        # in a damaged file (writes refuse them), and must end, not loop.
-        chain: builtins.list[str] = []
-        seen = {intent_id}
-        parent = cls._parent_id(db, intent_id)
-        while parent is not None:
-            if parent in seen:
-                raise StoreCorrupted(f"the subgoal edges above {intent_id!r} form a cycle")
-            seen.add(parent)
-            chain.append(parent)
-            parent = cls._parent_id(db, parent)
-        return chain
-
-    def _dependency_map(self) -> dict[str, builtins.list[str]]:
-        result: dict[str, builtins.list[str]] = {}
-        with self._db() as db:
-            for dependent, dependency in db.execute(_DEPENDENCY_PAIRS):
-                result.setdefault(dependent, []).append(dependency)
-        return result
-
-    def _load_ordered(
-        self, db: sqlite3.Connection, ids: builtins.list[str]
-    ) -> builtins.list[Intent]:
-        """Return the intents with these ids, in this order."""
-        if not ids:
-            return []
-        rows = dict(
-            db.execute(
-                "SELECT id, data FROM intents WHERE id IN (SELECT value FROM json_each(?))",
-                (json_list(ids),),
-            ).fetchall()
-        )
-        return [intent_from_json(rows[i]) for i in ids]
-
-    # --- graph queries ----------------------------------------------------------------
-
-    def parent(self, intent_id: str) -> Intent | None:
-        with self._db() as db:
-            self._require(db, intent_id)
-            row = db.execute(
-                "SELECT i.data FROM edges e JOIN intents i ON i.id = e.target"
-                " WHERE e.source = ? AND e.type = 'IS_SUBGOAL_OF'",
-                (intent_id,),
-            ).fetchone()
-        return None if row is None else intent_from_json(row[0])
-
-    def children(self, intent_id: str) -> builtins.list[Intent]:
-        with self._db() as db:
-            self._require(db, intent_id)
-            rows = db.execute(
-                "SELECT i.data FROM edges e JOIN intents i ON i.id = e.source"
-                " WHERE e.target = ? AND e.type = 'IS_SUBGOAL_OF' ORDER BY e.source",
-                (intent_id,),
-            ).fetchall()
-        return [intent_from_json(r[0]) for r in rows]
-
-    def subtree(self, intent_id: str, *, max_depth: int | None = None) -> builtins.list[TreeNode]:
-        with self._db() as db:
-            self._require(db, intent_id)
-            depth_limit = None if max_depth is None else max(min(max_depth, 2**62), -1)
-            rows = db.execute(_SUBTREE, (intent_id, depth_limit, _SUBTREE_CAP)).fetchall()
-            if len({r[1] for r in rows}) != len(rows) or (rows and rows[-1][0] >= _SUBTREE_CAP):
-                rows = self._subtree_by_layers(db, intent_id, depth_limit)
-        make = TreeNode.model_construct
-        return [
-            make(intent=intent_from_json(d), depth=depth, parent_id=p) for depth, _, p, d in rows
-        ]
-
-    def _subtree_by_layers(
-        self, db: sqlite3.Connection, root: str, max_depth: int | None
-    ) -> builtins.list[tuple[int, str, str | None, str]]:
-        """The subtree one layer at a time: for trees deeper than the recursive query's cap,
-        and to tell a damaged file (an intent met twice) from a deep tree."""
-        rows: builtins.list[tuple[int, str, str | None, str]] = [
-            (0, root, None, intent_to_json(self._load_ordered(db, [root])[0]))
-        ]
-        seen = {root}
-        layer = [root]
-        depth = 0
-        while layer and (max_depth is None or depth < max_depth):
-            depth += 1
-            pairs = sorted((c, p) for p in layer for c in self._child_ids(db, p))
-            if any(c in seen for c, _ in pairs):
-                raise StoreCorrupted(f"the subgoal edges below {root!r} form a cycle")
-            seen.update(c for c, _ in pairs)
-            datas = dict(
-                db.execute(
-                    "SELECT id, data FROM intents WHERE id IN (SELECT value FROM json_each(?))",
-                    (json_list([c for c, _ in pairs]),),
-                ).fetchall()
-            )
-            rows.extend((depth, c, p, datas[c]) for c, p in pairs)
-            layer = [c for c, _ in pairs]
-        return rows
-
-    def ancestors(self, intent_id: str) -> builtins.list[Intent]:
-        with self._db() as db:
-            self._require(db, intent_id)
-            return self._load_ordered(db, self._ancestor_ids(db, intent_id))
-
-    def dependencies(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
-        return self._reach(intent_id, "dependencies", transitive)
-
-    def dependents(self, intent_id: str, *, transitive: bool = False) -> builtins.list[Intent]:
-        return self._reach(intent_id, "dependents", transitive)
-
-    def _reach(self, intent_id: str, kind: str, transitive: bool) -> builtins.list[Intent]:
-        with self._db() as db:
-            self._require(db, intent_id)
-            dist = g.reach(db, intent_id, kind, transitive)
-            return self._load_ordered(db, sorted(dist, key=lambda n: (dist[n], n)))
-
-    def ready(self, *, limit: int | None = None) -> builtins.list[Intent]:
-        check_limit(limit)
-        with self._db() as db:
-            rows = db.execute(g.READY_SQL, (_clamp(limit, -1),)).fetchall()
-        return [intent_from_json(r[0]) for r in rows]
-
-    def _next_ready(self, flt: IntentFilter) -> Intent | None:
-        q = FilterSQL(flt)
-        where = " AND ".join([g.READY_WHERE, *q.where])
-        sql = (
-            f"SELECT data FROM intents INDEXED BY ix_intents_ready WHERE {where}"
-            " ORDER BY priority DESC, created_us, id"
-        )
-        with self._db() as db:
-            if not q.python_filter:
-                row = db.execute(sql + " LIMIT 1", q.params).fetchone()
-                return None if row is None else intent_from_json(row[0])
-            for (data,) in db.execute(sql, q.params):
-                intent = intent_from_json(data)
-                if flt.matches(intent):
-                    return intent
-        return None
-
-    def _require_ready(self, intent: Intent) -> None:
-        with self._db() as db:
-            row = db.execute(
-                "SELECT unmet, held, open_subgoals FROM intents WHERE id = ?", (intent.id,)
-            ).fetchone()
-        if row is not None and not any(row):
-            return
-        super()._require_ready(intent)  # names what holds it
-
-    def _expired_leases(self, now: datetime) -> builtins.list[Intent]:
-        with self._db() as db:
-            rows = db.execute(
-                "SELECT data FROM intents WHERE lease_expires_us <= ? ORDER BY id", (to_us(now),)
-            ).fetchall()
-        return [intent_from_json(r[0]) for r in rows]
-
-    def _changes(self, since: int, limit: int | None) -> ChangeBatch:
-        with self._db() as db:
-            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
-            mark = 0 if row is None else int(row[0])
-            first = db.execute("SELECT min(seq) FROM changes").fetchone()[0]
-            first = mark + 1 if first is None else int(first)
-            if not first <= since + 1 <= mark + 1:  # forgotten, or from another store
-                return ChangeBatch(seq=mark, latest=mark, changes=[], complete=False)
-            rows = db.execute(
-                "SELECT seq, op, intent_id, target, type, status FROM changes"
-                " WHERE seq > ? ORDER BY seq LIMIT ?",
-                (since, _clamp(limit, -1)),
-            ).fetchall()
-        last = rows[-1][0] if rows else since
-        changes = [as_change(tuple(r)) for r in rows]
-        return ChangeBatch(seq=last, latest=max(mark, last), changes=changes, complete=True)
-
-
-_SUBTREE = """
-WITH RECURSIVE t(id, depth, parent) AS (
-    SELECT ?1, 0, NULL
-    UNION ALL
-    SELECT e.source, t.depth + 1, t.id
-    FROM t JOIN edges e ON e.target = t.id AND e.type = 'IS_SUBGOAL_OF'
-    WHERE (?2 IS NULL OR t.depth < ?2) AND t.depth < ?3
-)
-SELECT t.depth, t.id, t.parent, i.data FROM t JOIN intents i ON i.id = t.id
-ORDER BY t.depth, t.id
-"""
-_SUBTREE_CAP = 10_000
-"""Depth at which the recursive subtree query stops (a cycle in a damaged file would never
-end it); deeper trees are read layer by layer instead."""
-
-_DEPENDENCY_PAIRS = (
-    "SELECT source, target FROM edges WHERE type = 'DEPENDS_ON'"
-    " UNION ALL SELECT target, source FROM edges WHERE type = 'BLOCKS'"
-)
-
-
-def _clamp(value: int | None, default: int) -> int:
-    """Bind a Python int as SQLite int64 (``None`` → ``default``)."""
-    if value is None:
-        return default
-    return max(min(value, 2**63 - 1), 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import os
 import re
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
+from intentgraph._codec import SHARED_EDGE_FIELDS, SHARED_INTENT_FIELDS
 from intentgraph._queries import GraphQueries
 from intentgraph._transactions import Level, Transaction, TransactionalStore, gc_paused
 from intentgraph._workloop import WorkLoop
@@ -196,6 +198,45 @@ def as_intent(value: Any) -> Intent:
     if isinstance(value, dict):
         return Intent.model_validate(value)
     raise InvalidIntent("intent", [{"loc": (), "msg": f"expected an Intent, got {type(value)}"}])
+
+
+def _plausible_edge(edge: Edge) -> bool:
+    """Cheap re-check of an edge's scalar fields (see ``_plausible``)."""
+    f = edge.__dict__
+    weight, created = f["weight"], f["created_at"]
+    return (
+        storable_id(f["source"])
+        and storable_id(f["target"])
+        and type(f["type"]) is EdgeType
+        and (weight is None or (type(weight) is float and math.isfinite(weight)))
+        and type(f["metadata"]) is dict
+        and type(created) is datetime
+        and created.tzinfo is UTC
+    )
+
+
+def as_edge(value: Edge) -> Edge:
+    """Return a valid edge: ``value`` itself when a cheap check passes (as ``as_intent``)."""
+    if not _plausible_edge(value):
+        return Edge.model_validate(dict(value.__dict__))  # raises the precise error
+    if value.metadata:
+        try:
+            check_json(value.metadata, "metadata")
+        except ValueError as exc:
+            raise InvalidIntent("edge", [{"loc": ("metadata",), "msg": str(exc)}]) from None
+    return value
+
+
+def kept(intent: Intent) -> Intent:
+    """Give an intent a store keeps the shared set of field names (see ``_codec``)."""
+    object.__setattr__(intent, "__pydantic_fields_set__", SHARED_INTENT_FIELDS)
+    return intent
+
+
+def kept_edge(edge: Edge) -> Edge:
+    """Give an edge a store keeps the shared set of field names (see ``_codec``)."""
+    object.__setattr__(edge, "__pydantic_fields_set__", SHARED_EDGE_FIELDS)
+    return edge
 
 
 def new_intent(value: Any) -> Intent:
@@ -602,7 +643,6 @@ class StoreBase(GraphQueries, WorkLoop, TransactionalStore, ABC):
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             raise InvalidFilter(f"since must be a non-negative integer, not {since!r}")
         return self._changes(since, limit)
-
 
 
 def check_unique_ids(intents: Sequence[Intent]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import Any
 
 Adjacency = Mapping[str, Iterable[str]]
@@ -104,10 +104,12 @@ def strongly_connected_components(adj: Adjacency) -> list[list[str]]:
 def elementary_cycles(adj: Adjacency, *, limit: int = 10_000) -> list[list[str]]:
     """Return the elementary cycles of ``adj``, each rotated to start at its smallest node.
 
-    Johnson's algorithm restricted to non-trivial strongly connected components, so a large
-    acyclic graph costs one linear pass. At most ``limit`` cycles are returned.
+    Nodes that cannot lie on a cycle (nothing leads into them, or nothing out, once such
+    nodes are gone) are pruned first in one linear pass, so an acyclic graph costs no more;
+    Johnson's algorithm then runs on the non-trivial strongly connected components of what
+    is left. At most ``limit`` cycles are returned.
     """
-    succ: dict[str, list[str]] = {n: sorted(set(vs)) for n, vs in adj.items()}
+    succ: dict[str, list[str]] = {n: sorted(set(vs)) for n, vs in _on_cycles(adj).items()}
     found: list[list[str]] = []
     for comp in strongly_connected_components(succ):
         if len(comp) == 1 and comp[0] not in succ.get(comp[0], []):
@@ -119,6 +121,36 @@ def elementary_cycles(adj: Adjacency, *, limit: int = 10_000) -> list[list[str]]
             if len(found) >= limit:
                 return sorted(found)[:limit]
     return sorted(found)
+
+
+def _on_cycles(adj: Adjacency) -> dict[str, list[str]]:
+    """Return ``adj`` without the nodes that no cycle passes through (Kahn's algorithm run
+    forwards, then backwards)."""
+    succ = {n: list(vs) for n, vs in adj.items()}
+    for _ in range(2):
+        pred: dict[str, list[str]] = {}
+        for node, nexts in succ.items():
+            for nxt in nexts:
+                pred.setdefault(nxt, []).append(node)
+        indegree = {n: 0 for n in set(succ) | set(pred)}
+        for nexts in succ.values():
+            for nxt in nexts:
+                indegree[nxt] += 1
+        queue = [n for n, d in indegree.items() if d == 0]
+        gone: set[str] = set()
+        while queue:
+            node = queue.pop()
+            gone.add(node)
+            for nxt in succ.get(node, ()):
+                indegree[nxt] -= 1
+                if indegree[nxt] == 0:
+                    queue.append(nxt)
+        kept = {n: [m for m in succ.get(n, ()) if m not in gone] for n in indegree if n not in gone}
+        succ = {n: [] for n in kept}  # now the same from the other end: reverse the edges
+        for node, nexts in kept.items():
+            for nxt in nexts:
+                succ[nxt].append(node)
+    return succ
 
 
 def _cycles_from(
@@ -233,13 +265,6 @@ class _Cycle(Exception):
         self.cycle = list(cycle)
 
 
-def reach_counts(
-    successors: Callable[[str], Iterable[str]], sources: Iterable[str]
-) -> dict[str, int]:
-    """Return, for each source, how many nodes it reaches (itself excluded)."""
-    return {s: len(closure(successors, s)) for s in sources}
-
-
 Neighbour = tuple[str, bool]
 """(id, finished): an intent next to another, and whether it is completed or archived."""
 
@@ -287,3 +312,74 @@ def blast_radius(
             dist[nxt] = dist[node] + 1
             queue.append(nxt)
     return {n: d for n, d in dist.items() if n != start and not finished_of[n]}
+
+
+class ReachIndex:
+    """Which nodes reach the most others, over one fixed graph (``succ``: node → successors).
+
+    An exact count needs a closure per node, so only as many are computed as can matter:
+    an upper bound per node (each successor's bound plus one, at most the number of nodes
+    less one; what a cycle leaves unresolved keeps that cap), computed for every node in
+    one pass, orders the nodes, and a query stops once no bound left can beat its
+    ``limit``-th count. Exact counts are kept as they are computed: the graph is fixed, so
+    a store keeps one index per version of its edges and asks it again and again.
+    """
+
+    def __init__(self, succ: Mapping[str, Sequence[str]]) -> None:
+        self._succ = succ
+        pred: dict[str, list[str]] = {}
+        for node, nexts in succ.items():
+            for nxt in nexts:
+                pred.setdefault(nxt, []).append(node)
+        cap = max(len(pred.keys() | succ.keys()) - 1, 0)
+        waiting = {node: len(nexts) for node, nexts in succ.items()}
+        bound = dict.fromkeys(succ, cap)
+        done = [node for node in pred if not succ.get(node)]
+        for node in done:
+            bound[node] = 0
+        while done:  # Kahn's order, sinks first: every successor is bounded before its node
+            for before in pred.get(done.pop(), ()):
+                waiting[before] -= 1
+                if not waiting[before]:
+                    total = 0
+                    for nxt in succ[before]:
+                        total += 1 + bound[nxt]
+                    bound[before] = min(total, cap)
+                    done.append(before)
+        self._bound = bound
+        self._order = sorted((n for n in succ if succ[n]), key=lambda n: (-bound[n], n))
+        self._exact: dict[str, int] = {}
+
+    def top(
+        self, keep: Callable[[Sequence[str]], Container[str]], *, limit: int = 10
+    ) -> list[tuple[str, int]]:
+        """The ``limit`` nodes ``keep`` keeps that reach the most nodes, with how many
+        (themselves excluded): most first, then by id.
+
+        ``keep`` is asked about a batch of nodes at a time, best bounds first, and returns
+        those to count (a store checks their status in one lookup per batch).
+        """
+        best: list[tuple[int, str]] = []  # (-count, id), kept sorted, at most ``limit``
+        order, bound, exact = self._order, self._bound, self._exact
+        for start in range(0, len(order), _BATCH):
+            batch = order[start : start + _BATCH]
+            if len(best) == limit and (-bound[batch[0]], batch[0]) > best[-1]:
+                break
+            kept = keep(batch)
+            for node in batch:
+                if len(best) == limit and (-bound[node], node) > best[-1]:
+                    break
+                if node in kept:
+                    count = exact.get(node)
+                    if count is None:
+                        count = exact[node] = len(closure(self._successors, node))
+                    best.append((-count, node))
+                    best.sort()
+                    del best[limit:]
+        return [(node, -negative) for negative, node in best]
+
+    def _successors(self, node: str) -> Sequence[str]:
+        return self._succ.get(node, ())
+
+
+_BATCH = 64  # nodes ReachIndex.top asks ``keep`` about at once

@@ -24,7 +24,12 @@ from intentgraph.results import BlockedIntent, GraphStats, IntentContext
 if TYPE_CHECKING:
     from intentgraph._primitives import Primitives
 
-__all__ = ["GraphQueries", "ready_key"]
+__all__ = ["UNFINISHED", "Counts", "GraphQueries", "ready_key"]
+
+
+Counts = tuple[int, dict[str, int], int, dict[str, int], int]
+UNFINISHED = frozenset(IntentStatus) - {IntentStatus.COMPLETED, IntentStatus.ARCHIVED}
+"""Statuses of an intent that still holds up its dependents (``GraphStats.top_blockers``)."""
 
 
 def ready_key(intent: Intent) -> tuple[int, Any, str]:
@@ -187,36 +192,39 @@ class GraphQueries:
 
     def stats(self: Primitives) -> GraphStats:
         self._check_open()
+        total, by_status, edges, by_type, orphans = self._counts()
+        return GraphStats(
+            intents=total,
+            by_status=by_status,
+            edges=edges,
+            by_edge_type=by_type,
+            top_blockers=self._top_blockers(),
+            orphans=orphans,
+            expired_leases=len(self._expired_leases(self.now())),
+        )
+
+    def _counts(self: Primitives) -> Counts:
+        """(intents, by status, edges, by edge type, orphans): a scan; backends count faster."""
         by_status = {s.value: 0 for s in IntentStatus}
-        unfinished: set[str] = set()
-        total = 0
-        for intent in self._select(IntentFilter()):
-            total += 1
+        intents = self._select(IntentFilter())
+        for intent in intents:
             by_status[intent.status.value] += 1
-            if intent.status not in (IntentStatus.COMPLETED, IntentStatus.ARCHIVED):
-                unfinished.add(intent.id)
         by_type = {t.value: 0 for t in EdgeType}
         touched: set[str] = set()
         all_edges = self.edges()
         for edge in all_edges:
             by_type[edge.type.value] += 1
-            touched.add(edge.source)
-            touched.add(edge.target)
+            touched.update((edge.source, edge.target))
+        return len(intents), by_status, len(all_edges), by_type, len(intents) - len(touched)
+
+    def _top_blockers(self: Primitives) -> builtins.list[tuple[str, int]]:
+        """The unfinished intents with the most transitive dependents (``GraphStats``)."""
         dependents_of: dict[str, builtins.list[str]] = {}
         for dependent, deps in self._dependency_map().items():
             for dep in deps:
                 dependents_of.setdefault(dep, []).append(dependent)
-        counts = _graph.reach_counts(
-            lambda n: dependents_of.get(n, ()),
-            (n for n in dependents_of if n in unfinished),
-        )
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-        return GraphStats(
-            intents=total,
-            by_status=by_status,
-            edges=len(all_edges),
-            by_edge_type=by_type,
-            top_blockers=top,
-            orphans=total - len(touched),
-            expired_leases=len(self._expired_leases(self.now())),
-        )
+        unfinished = {
+            i.id
+            for i in self._select(IntentFilter(status=tuple(UNFINISHED), ids=tuple(dependents_of)))
+        }
+        return _graph.ReachIndex(dependents_of).top(lambda batch: unfinished)

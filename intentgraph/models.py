@@ -253,6 +253,11 @@ class _Model(BaseModel):
         except pydantic.ValidationError as exc:
             raise InvalidIntent(self._label, _details(exc)) from exc
 
+    # Tell pydantic this __init__ adds no behaviour of its own (it only translates the error),
+    # so a model nested in another (a document's intents, an intent's lease) is built directly
+    # instead of being validated a second time through it.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     def __setattr__(self, name: str, value: Any) -> None:
         try:
             super().__setattr__(name, value)

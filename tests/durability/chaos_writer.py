@@ -65,7 +65,8 @@ def main() -> None:
         for ack, write in writes(store, seed, k):
             try:
                 if mode == "inject":
-                    with Injector(rng.randint(1, 400), KeyboardInterrupt).armed():
+                    # A write runs some 350-700 traced events: about half are cut short.
+                    with Injector(rng.randint(1, 1200), KeyboardInterrupt).armed():
                         write()
                 else:
                     signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.00001, 0.002))

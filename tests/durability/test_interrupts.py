@@ -136,13 +136,15 @@ def test_acknowledged_writes_survive_interrupted_writes_and_a_sigkill(
         acks: list[str] = []
         want = rng.randint(40, 200)
         deadline = time.monotonic() + 60
-        while len(acks) < want and time.monotonic() < deadline:
-            line = child.stdout.readline()
-            if not line:
-                break
-            acks.append(line.split()[1])
-        child.kill()  # SIGKILL, wherever it is
-        child.wait()
+        try:
+            while len(acks) < want and time.monotonic() < deadline:
+                line = child.stdout.readline()
+                if not line:
+                    break
+                acks.append(line.split()[1])
+        finally:
+            child.kill()  # SIGKILL, wherever it is (and never left behind by a failure)
+            child.wait()
         acks += [line.split()[1] for line in child.stdout.read().splitlines()]
         assert len(acks) >= 20, f"the writer acknowledged only {len(acks)} writes"
         with ig.open_store(url) as store:

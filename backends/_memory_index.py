@@ -1,0 +1,319 @@
+"""The in-memory graph and the state it maintains, for ``MemoryStore`` (and ``JsonFileStore``).
+
+Every change of the stored data goes through two methods, ``_store_intent`` and
+``_restore_edge`` (writes, rollbacks and loads alike), which keep, for only the intents a
+change affects, what SQLite keeps in its columns: ``unmet`` (blocking edges to a dependency
+not completed), ``open`` (subgoals not completed or archived), ``held`` (an ancestor is
+suspended, failed or archived), and the ready index, sorted as ``ready()`` answers. So
+``ready(limit=100)`` reads 100 entries, and ``stats()`` counts without a scan.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from intentgraph._base import dependency_pair
+from intentgraph._graph import ReachIndex
+from intentgraph._queries import ready_key
+from intentgraph.errors import StoreCorrupted
+from intentgraph.models import (
+    ACTIONABLE_STATUSES,
+    FINISHED_SUBGOAL,
+    HOLDING_STATUSES,
+    Edge,
+    EdgeType,
+    Intent,
+    IntentStatus,
+)
+
+EdgeKey = tuple[str, str, EdgeType]
+# intent id -> edge type -> the id at the other end -> edge
+Adjacency = dict[str, dict[EdgeType, dict[str, Edge]]]
+ReadyKey = tuple[int, datetime, str]
+
+_SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
+_DONE = IntentStatus.COMPLETED
+_NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
+
+
+class GraphIndex:
+    """Mixin: intents, edges by type at both ends, and the state derived from them."""
+
+    def _init_index(self) -> None:
+        self._intents: dict[str, Intent] = {}
+        self._out: Adjacency = {}  # source -> type -> target -> edge
+        self._in: Adjacency = {}  # target -> type -> source -> edge
+        self._maintaining = True  # off while a loader fills everything, then _rebuild_index
+        # Set while the maintained state is being changed: still set after an exception
+        # cut a change short, so the rollback rebuilds the state instead of undoing steps.
+        self._index_dirty = False
+        self._leased: set[str] = set()  # executing with a lease: reclaim looks here
+        self._status_ids: dict[IntentStatus, set[str]] = {s: set() for s in IntentStatus}
+        self._edge_counts: dict[EdgeType, int] = dict.fromkeys(EdgeType, 0)
+        self._degree: dict[str, int] = {}  # edges touching an intent (absent: none)
+        self._unmet: dict[str, int] = {}  # absent: 0
+        self._open: dict[str, int] = {}  # absent: 0
+        self._held: set[str] = set()
+        self._ready: SortedList = SortedList()  # of ReadyKey
+        self._ready_key: dict[str, ReadyKey] = {}
+        # Bumped at every change of a blocking edge: top blockers are kept per version.
+        self._blocking_version = 0
+        self._blockers: tuple[int, ReachIndex] | None = None
+
+    # --- the two ways the data changes ------------------------------------------------------
+
+    def _store_intent(self, intent_id: str, new: Intent | None) -> None:
+        """Put ``new`` in place of the stored intent (None: remove it; its edges are gone)."""
+        dirty, self._index_dirty = self._index_dirty, True
+        self._put_intent(intent_id, new)
+        self._index_dirty = dirty
+
+    def _restore_edge(self, key: EdgeKey, edge: Edge | None) -> None:
+        """Put ``edge`` under ``key`` (None: remove the edge there, if any)."""
+        dirty, self._index_dirty = self._index_dirty, True
+        self._put_edge(key, edge)
+        self._index_dirty = dirty
+
+    def _put_intent(self, intent_id: str, new: Intent | None) -> None:
+        old = self._intents.get(intent_id)
+        if new is None:
+            self._intents.pop(intent_id, None)
+        else:
+            self._intents[intent_id] = new
+        if not self._maintaining:
+            return
+        was = None if old is None else old.status
+        now = None if new is None else new.status
+        if was is not None:
+            self._status_ids[was].discard(intent_id)
+        if now is not None:
+            self._status_ids[now].add(intent_id)
+        if new is not None and new.lease is not None:
+            self._leased.add(intent_id)
+        else:
+            self._leased.discard(intent_id)
+        if old is not None and new is not None and was is not now:
+            if (was is _DONE) != (now is _DONE):  # its dependents wait for it, or no longer
+                step = -1 if now is _DONE else 1
+                for dependent in self._dependent_ids(intent_id):
+                    self._bump(self._unmet, dependent, step)
+            if (was in FINISHED_SUBGOAL) != (now in FINISHED_SUBGOAL):
+                parent = self._parent_id(intent_id)
+                if parent is not None:
+                    self._bump(self._open, parent, -1 if now in FINISHED_SUBGOAL else 1)
+            if (was in HOLDING_STATUSES) != (now in HOLDING_STATUSES):
+                for child in self._child_ids(intent_id):
+                    self._refresh_held(child)
+        self._sync(intent_id)
+
+    def _put_edge(self, key: EdgeKey, edge: Edge | None) -> None:
+        source, target, etype = key
+        if etype is _DEPENDS or etype is _BLOCKS:
+            self._blocking_version += 1
+        if edge is None:
+            old = self._out.get(source, _NONE).get(etype, {}).pop(target, None)
+            self._in.get(target, _NONE).get(etype, {}).pop(source, None)
+            if old is None or not self._maintaining:
+                return
+            step = -1
+        else:
+            ends = self._out.setdefault(source, {}).setdefault(etype, {})
+            added = target not in ends
+            ends[target] = edge
+            self._in.setdefault(target, {}).setdefault(etype, {})[source] = edge
+            if not added or not self._maintaining:
+                return
+            step = 1
+        self._edge_counts[etype] += step
+        for end in (source, target):
+            self._degree[end] = self._degree.get(end, 0) + step
+            if not self._degree[end]:
+                del self._degree[end]
+        if etype is _DEPENDS or etype is _BLOCKS:
+            dependent, dependency = (source, target) if etype is _DEPENDS else (target, source)
+            if self._intents[dependency].status is not _DONE:
+                self._bump(self._unmet, dependent, step)
+        elif etype is _SUBGOAL:
+            if self._intents[source].status not in FINISHED_SUBGOAL:
+                self._bump(self._open, target, step)
+            self._refresh_held(source)
+
+    # --- upkeep ---------------------------------------------------------------------------
+
+    def _bump(self, counts: dict[str, int], intent_id: str, step: int) -> None:
+        value = counts.get(intent_id, 0) + step
+        if value:
+            counts[intent_id] = value
+        else:
+            counts.pop(intent_id, None)
+        self._sync(intent_id)
+
+    def _refresh_held(self, root: str) -> None:
+        """Recompute ``held`` for ``root`` (from its parent) and its whole subtree."""
+        parent = self._parent_id(root)
+        start = parent is not None and (
+            parent in self._held or self._intents[parent].status in HOLDING_STATUSES
+        )
+        layer = [(root, start)]
+        steps = len(self._intents)
+        while layer:
+            nxt: builtins.list[tuple[str, bool]] = []
+            for node, held in layer:
+                steps -= 1
+                if steps < 0:
+                    raise StoreCorrupted(f"the subgoal edges below {root!r} form a cycle")
+                if held != (node in self._held):
+                    if held:
+                        self._held.add(node)
+                    else:
+                        self._held.discard(node)
+                    self._sync(node)
+                below = held or self._intents[node].status in HOLDING_STATUSES
+                nxt.extend((child, below) for child in self._child_ids(node))
+            layer = nxt
+
+    def _sync(self, intent_id: str) -> None:
+        """Put an intent in the ready index, or take it out, as its state now says."""
+        intent = self._intents.get(intent_id)
+        ready = (
+            intent is not None
+            and intent.status in ACTIONABLE_STATUSES
+            and intent_id not in self._unmet
+            and intent_id not in self._open
+            and intent_id not in self._held
+        )
+        key = self._ready_key.get(intent_id)
+        if ready:
+            assert intent is not None
+            want = ready_key(intent)
+            if key == want:
+                return
+            if key is not None:
+                self._ready.remove(key)
+            self._ready.add(want)
+            self._ready_key[intent_id] = want
+        elif key is not None:
+            self._ready.remove(key)
+            del self._ready_key[intent_id]
+
+    def _rebuild_index(self) -> None:
+        """Compute every maintained value from the data, in one pass (after a bulk load, or
+        a change an exception cut short)."""
+        self._index_dirty = True
+        self._maintaining = True
+        self._blocking_version += 1
+        for ids in self._status_ids.values():
+            ids.clear()
+        for counts in (self._degree, self._unmet, self._open, self._ready_key):
+            counts.clear()
+        self._leased.clear()
+        self._held.clear()
+        self._ready.clear()
+        self._edge_counts = dict.fromkeys(EdgeType, 0)
+        intents = self._intents
+        for intent_id, intent in intents.items():
+            self._status_ids[intent.status].add(intent_id)
+            if intent.lease is not None:
+                self._leased.add(intent_id)
+        for edge in self._all_edges():
+            self._edge_counts[edge.type] += 1
+            for end in (edge.source, edge.target):
+                self._degree[end] = self._degree.get(end, 0) + 1
+            pair = dependency_pair(edge)
+            if pair is not None:
+                dependent, dependency = pair
+                if intents[dependency].status is not _DONE:
+                    self._unmet[dependent] = self._unmet.get(dependent, 0) + 1
+            elif edge.type is _SUBGOAL and intents[edge.source].status not in FINISHED_SUBGOAL:
+                self._open[edge.target] = self._open.get(edge.target, 0) + 1
+        for status in HOLDING_STATUSES:  # every subtree under a holding intent is held
+            for intent_id in self._status_ids[status]:
+                stack = builtins.list(self._child_ids(intent_id))
+                while stack:
+                    node = stack.pop()
+                    if node not in self._held:
+                        self._held.add(node)
+                        stack.extend(self._child_ids(node))
+        keys = [
+            ready_key(intents[i])
+            for i in self._status_ids[IntentStatus.ACTIVE]
+            if i not in self._unmet and i not in self._open and i not in self._held
+        ]
+        self._ready.update(keys)
+        self._ready_key.update((key[2], key) for key in keys)
+        self._index_dirty = False
+
+    def _ready_ids(self, limit: int | None = None) -> Iterator[str]:
+        """The ready intents' ids, in ready order."""
+        return (key[2] for key in islice(self._ready, limit))
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def _edge(self, source: str, target: str, etype: EdgeType) -> Edge | None:
+        found: Edge | None = self._out.get(source, _NONE).get(etype, _NONE).get(target)
+        return found
+
+    def _all_edges(self) -> builtins.list[Edge]:
+        out = self._out.values()
+        return [e for by_type in out for ends in by_type.values() for e in ends.values()]
+
+    def _touching(self, intent_id: str) -> builtins.list[Edge]:
+        out = [e for ends in self._out.get(intent_id, _NONE).values() for e in ends.values()]
+        inn = [e for ends in self._in.get(intent_id, _NONE).values() for e in ends.values()]
+        return out + inn  # no self-loops exist, so no edge is in both
+
+    def _parent_id(self, intent_id: str) -> str | None:
+        return next(iter(self._out.get(intent_id, _NONE).get(_SUBGOAL, _NONE)), None)
+
+    def _parent_ids(self, intent_id: str) -> builtins.list[str]:
+        parent = self._parent_id(intent_id)
+        return [] if parent is None else [parent]
+
+    def _ancestor_ids(self, intent_id: str) -> Iterator[str]:
+        """Yield the parent, its parent, and so on up to the root."""
+        steps = len(self._intents)  # a longer chain can only be a cycle
+        parent = self._parent_id(intent_id)
+        while parent is not None:
+            steps -= 1
+            if steps < 0:
+                raise StoreCorrupted(f"the subgoal edges above {intent_id!r} form a cycle")
+            yield parent
+            parent = self._parent_id(parent)
+
+    def _child_ids(self, intent_id: str) -> builtins.list[str]:
+        return builtins.list(self._in.get(intent_id, _NONE).get(_SUBGOAL, _NONE))
+
+    def _dependency_ids(self, intent_id: str) -> builtins.list[str]:
+        deps = builtins.list(self._out.get(intent_id, _NONE).get(_DEPENDS, _NONE))
+        deps += self._in.get(intent_id, _NONE).get(_BLOCKS, _NONE)
+        return deps
+
+    def _dependent_ids(self, intent_id: str) -> builtins.list[str]:
+        deps = builtins.list(self._in.get(intent_id, _NONE).get(_DEPENDS, _NONE))
+        deps += self._out.get(intent_id, _NONE).get(_BLOCKS, _NONE)
+        return deps
+
+    def _blockers_index(self) -> ReachIndex:
+        """The blocking edges' ``ReachIndex`` (dependency → dependents), kept per version."""
+        if self._blockers is None or self._blockers[0] != self._blocking_version:
+            succ: dict[str, builtins.list[str]] = {}
+            for target, by_type in self._in.items():
+                if by_type.get(_DEPENDS):
+                    succ[target] = builtins.list(by_type[_DEPENDS])
+            for source, by_type in self._out.items():
+                if by_type.get(_BLOCKS):
+                    succ.setdefault(source, []).extend(by_type[_BLOCKS])
+            self._blockers = (self._blocking_version, ReachIndex(succ))
+        return self._blockers[1]
+
+    def _ids_with_status(self, statuses: Iterable[IntentStatus]) -> set[str]:
+        found: set[str] = set()
+        for status in statuses:
+            found |= self._status_ids[status]
+        return found
