@@ -18,7 +18,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
-from intentgraph._base import dependency_pair
+from intentgraph._codec import edge_of
 from intentgraph._graph import ReachIndex
 from intentgraph._queries import ready_key
 from intentgraph.errors import StoreCorrupted
@@ -33,8 +33,12 @@ from intentgraph.models import (
 )
 
 EdgeKey = tuple[str, str, EdgeType]
-# intent id -> edge type -> the id at the other end -> edge
-Adjacency = dict[str, dict[EdgeType, dict[str, Edge]]]
+# What an edge is kept as: the edge, or only its created_at when it has no weight and no
+# metadata (most edges): a fifth of the memory, and rebuilt on read (``_materialise``).
+Stored = Edge | datetime
+# edge type -> intent id -> the id at the other end -> the stored edge. By type first: an
+# intent with edges of one type costs one small dict per end, not two.
+Adjacency = dict[EdgeType, dict[str, dict[str, Stored]]]
 ReadyKey = tuple[int, datetime, str]
 
 _SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
@@ -47,8 +51,8 @@ class GraphIndex:
 
     def _init_index(self) -> None:
         self._intents: dict[str, Intent] = {}
-        self._out: Adjacency = {}  # source -> type -> target -> edge
-        self._in: Adjacency = {}  # target -> type -> source -> edge
+        self._out: Adjacency = {t: {} for t in EdgeType}  # type -> source -> target -> edge
+        self._in: Adjacency = {t: {} for t in EdgeType}  # type -> target -> source -> edge
         self._maintaining = True  # off while a loader fills everything, then _rebuild_index
         # Set while the maintained state is being changed: still set after an exception
         # cut a change short, so the rollback rebuilds the state instead of undoing steps.
@@ -56,7 +60,6 @@ class GraphIndex:
         self._leased: set[str] = set()  # executing with a lease: reclaim looks here
         self._status_ids: dict[IntentStatus, set[str]] = {s: set() for s in IntentStatus}
         self._edge_counts: dict[EdgeType, int] = dict.fromkeys(EdgeType, 0)
-        self._degree: dict[str, int] = {}  # edges touching an intent (absent: none)
         self._unmet: dict[str, int] = {}  # absent: 0
         self._open: dict[str, int] = {}  # absent: 0
         self._held: set[str] = set()
@@ -116,25 +119,28 @@ class GraphIndex:
         source, target, etype = key
         if etype is _DEPENDS or etype is _BLOCKS:
             self._blocking_version += 1
+        out, back = self._out[etype], self._in[etype]
         if edge is None:
-            old = self._out.get(source, _NONE).get(etype, {}).pop(target, None)
-            self._in.get(target, _NONE).get(etype, {}).pop(source, None)
+            old = _pop(out, source, target)
+            _pop(back, target, source)
             if old is None or not self._maintaining:
                 return
             step = -1
         else:
-            ends = self._out.setdefault(source, {}).setdefault(etype, {})
+            value = compact(edge)
+            ends = out.get(source)
+            if ends is None:
+                ends = out[source] = {}
             added = target not in ends
-            ends[target] = edge
-            self._in.setdefault(target, {}).setdefault(etype, {})[source] = edge
+            ends[target] = value
+            starts = back.get(target)
+            if starts is None:
+                starts = back[target] = {}
+            starts[source] = value
             if not added or not self._maintaining:
                 return
             step = 1
         self._edge_counts[etype] += step
-        for end in (source, target):
-            self._degree[end] = self._degree.get(end, 0) + step
-            if not self._degree[end]:
-                del self._degree[end]
         if etype is _DEPENDS or etype is _BLOCKS:
             dependent, dependency = (source, target) if etype is _DEPENDS else (target, source)
             if self._intents[dependency].status is not _DONE:
@@ -143,6 +149,21 @@ class GraphIndex:
             if self._intents[source].status not in FINISHED_SUBGOAL:
                 self._bump(self._open, target, step)
             self._refresh_held(source)
+
+    def _load_edge(self, source: str, target: str, etype: EdgeType, value: Stored) -> bool:
+        """Add an edge while a loader fills the store (nothing is maintained meanwhile);
+        return False when the store holds that edge already."""
+        ends = self._out[etype].get(source)
+        if ends is None:
+            ends = self._out[etype][source] = {}
+        elif target in ends:
+            return False
+        ends[target] = value
+        starts = self._in[etype].get(target)
+        if starts is None:
+            starts = self._in[etype][target] = {}
+        starts[source] = value
+        return True
 
     # --- upkeep ---------------------------------------------------------------------------
 
@@ -210,28 +231,39 @@ class GraphIndex:
         self._blocking_version += 1
         for ids in self._status_ids.values():
             ids.clear()
-        for counts in (self._degree, self._unmet, self._open, self._ready_key):
+        for adjacency in (self._out, self._in):  # entries an interrupted _pop left empty
+            for by_node in adjacency.values():
+                for node in [n for n, ends in by_node.items() if not ends]:
+                    del by_node[node]
+        for counts in (self._unmet, self._open, self._ready_key):
             counts.clear()
         self._leased.clear()
         self._held.clear()
         self._ready.clear()
         self._edge_counts = dict.fromkeys(EdgeType, 0)
         intents = self._intents
+        by_status: dict[IntentStatus, builtins.list[str]] = {s: [] for s in IntentStatus}
         for intent_id, intent in intents.items():
-            self._status_ids[intent.status].add(intent_id)
+            by_status[intent.status].append(intent_id)
             if intent.lease is not None:
                 self._leased.add(intent_id)
-        for edge in self._all_edges():
-            self._edge_counts[edge.type] += 1
-            for end in (edge.source, edge.target):
-                self._degree[end] = self._degree.get(end, 0) + 1
-            pair = dependency_pair(edge)
-            if pair is not None:
-                dependent, dependency = pair
-                if intents[dependency].status is not _DONE:
-                    self._unmet[dependent] = self._unmet.get(dependent, 0) + 1
-            elif edge.type is _SUBGOAL and intents[edge.source].status not in FINISHED_SUBGOAL:
-                self._open[edge.target] = self._open.get(edge.target, 0) + 1
+        for status, found in by_status.items():
+            self._status_ids[status].update(found)
+        unmet, opened = self._unmet, self._open
+        for etype, by_source in self._out.items():
+            self._edge_counts[etype] = sum(map(len, by_source.values()))
+            for source, ends in by_source.items():
+                if etype is _DEPENDS:
+                    for target in ends:
+                        if intents[target].status is not _DONE:
+                            unmet[source] = unmet.get(source, 0) + 1
+                elif etype is _BLOCKS:
+                    if intents[source].status is not _DONE:
+                        for target in ends:
+                            unmet[target] = unmet.get(target, 0) + 1
+                elif etype is _SUBGOAL and intents[source].status not in FINISHED_SUBGOAL:
+                    for target in ends:
+                        opened[target] = opened.get(target, 0) + 1
         for status in HOLDING_STATUSES:  # every subtree under a holding intent is held
             for intent_id in self._status_ids[status]:
                 stack = builtins.list(self._child_ids(intent_id))
@@ -249,6 +281,14 @@ class GraphIndex:
         self._ready_key.update((key[2], key) for key in keys)
         self._index_dirty = False
 
+    def _touched(self) -> int:
+        """How many intents some edge touches (every entry in the maps holds an edge)."""
+        nodes: set[str] = set()
+        for adjacency in (self._out, self._in):
+            for by_node in adjacency.values():
+                nodes.update(by_node)
+        return len(nodes)
+
     def _ready_ids(self, limit: int | None = None) -> Iterator[str]:
         """The ready intents' ids, in ready order."""
         return (key[2] for key in islice(self._ready, limit))
@@ -256,20 +296,32 @@ class GraphIndex:
     # --- lookups ----------------------------------------------------------------------------
 
     def _edge(self, source: str, target: str, etype: EdgeType) -> Edge | None:
-        found: Edge | None = self._out.get(source, _NONE).get(etype, _NONE).get(target)
-        return found
+        value = self._out[etype].get(source, _NONE).get(target)
+        return None if value is None else _materialise(source, target, etype, value)
+
+    def _edge_at(self, source: str, target: str, etype: EdgeType) -> Edge:
+        """The stored edge under a key known to be there."""
+        return _materialise(source, target, etype, self._out[etype][source][target])
 
     def _all_edges(self) -> builtins.list[Edge]:
-        out = self._out.values()
-        return [e for by_type in out for ends in by_type.values() for e in ends.values()]
+        return [
+            _materialise(source, target, etype, value)
+            for etype, by_source in self._out.items()
+            for source, ends in by_source.items()
+            for target, value in ends.items()
+        ]
 
     def _touching(self, intent_id: str) -> builtins.list[Edge]:
-        out = [e for ends in self._out.get(intent_id, _NONE).values() for e in ends.values()]
-        inn = [e for ends in self._in.get(intent_id, _NONE).values() for e in ends.values()]
-        return out + inn  # no self-loops exist, so no edge is in both
+        found = []
+        for etype in EdgeType:  # no self-loops exist, so no edge is found at both ends
+            for target, value in self._out[etype].get(intent_id, _NONE).items():
+                found.append(_materialise(intent_id, target, etype, value))
+            for source, value in self._in[etype].get(intent_id, _NONE).items():
+                found.append(_materialise(source, intent_id, etype, value))
+        return found
 
     def _parent_id(self, intent_id: str) -> str | None:
-        return next(iter(self._out.get(intent_id, _NONE).get(_SUBGOAL, _NONE)), None)
+        return next(iter(self._out[_SUBGOAL].get(intent_id, _NONE)), None)
 
     def _parent_ids(self, intent_id: str) -> builtins.list[str]:
         parent = self._parent_id(intent_id)
@@ -287,28 +339,25 @@ class GraphIndex:
             parent = self._parent_id(parent)
 
     def _child_ids(self, intent_id: str) -> builtins.list[str]:
-        return builtins.list(self._in.get(intent_id, _NONE).get(_SUBGOAL, _NONE))
+        return builtins.list(self._in[_SUBGOAL].get(intent_id, _NONE))
 
     def _dependency_ids(self, intent_id: str) -> builtins.list[str]:
-        deps = builtins.list(self._out.get(intent_id, _NONE).get(_DEPENDS, _NONE))
-        deps += self._in.get(intent_id, _NONE).get(_BLOCKS, _NONE)
+        deps = builtins.list(self._out[_DEPENDS].get(intent_id, _NONE))
+        deps += self._in[_BLOCKS].get(intent_id, _NONE)
         return deps
 
     def _dependent_ids(self, intent_id: str) -> builtins.list[str]:
-        deps = builtins.list(self._in.get(intent_id, _NONE).get(_DEPENDS, _NONE))
-        deps += self._out.get(intent_id, _NONE).get(_BLOCKS, _NONE)
+        deps = builtins.list(self._in[_DEPENDS].get(intent_id, _NONE))
+        deps += self._out[_BLOCKS].get(intent_id, _NONE)
         return deps
 
     def _blockers_index(self) -> ReachIndex:
         """The blocking edges' ``ReachIndex`` (dependency → dependents), kept per version."""
         if self._blockers is None or self._blockers[0] != self._blocking_version:
-            succ: dict[str, builtins.list[str]] = {}
-            for target, by_type in self._in.items():
-                if by_type.get(_DEPENDS):
-                    succ[target] = builtins.list(by_type[_DEPENDS])
-            for source, by_type in self._out.items():
-                if by_type.get(_BLOCKS):
-                    succ.setdefault(source, []).extend(by_type[_BLOCKS])
+            succ = {t: builtins.list(s) for t, s in self._in[_DEPENDS].items() if s}
+            for source, targets in self._out[_BLOCKS].items():
+                if targets:
+                    succ.setdefault(source, []).extend(targets)
             self._blockers = (self._blocking_version, ReachIndex(succ))
         return self._blockers[1]
 
@@ -317,3 +366,26 @@ class GraphIndex:
         for status in statuses:
             found |= self._status_ids[status]
         return found
+
+
+def _pop(adjacency: dict[str, dict[str, Stored]], node: str, other: str) -> Stored | None:
+    """Take ``other`` out of ``node``'s entry, and the entry once empty; return the value."""
+    ends = adjacency.get(node)
+    if ends is None:
+        return None
+    value = ends.pop(other, None)
+    if not ends:
+        del adjacency[node]
+    return value
+
+
+def compact(edge: Edge) -> Stored:
+    """What the store keeps of ``edge`` (see ``Stored``)."""
+    return edge.created_at if edge.weight is None and not edge.metadata else edge
+
+
+def _materialise(source: str, target: str, etype: EdgeType, value: Stored) -> Edge:
+    """The edge a stored value stands for (see ``Stored``)."""
+    if type(value) is datetime:
+        return edge_of(source, target, etype, value)
+    return value  # type: ignore[return-value]

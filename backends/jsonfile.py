@@ -22,10 +22,10 @@ import logging
 import os
 import socket
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import pydantic
 import pydantic_core
@@ -38,9 +38,12 @@ from intentgraph._codec import (
     edge_to_json,
     intent_from_fields,
     intent_to_json,
+    plain_edge_from_fields,
 )
 from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_query, query_flag
+from intentgraph.backends._json_layout import LayoutError, iter_document
+from intentgraph.backends._memory_index import compact
 from intentgraph.backends.memory import MemoryStore, RedoOp, change_record
 from intentgraph.errors import (
     InvalidIntent,
@@ -60,6 +63,7 @@ FORMAT = "intentgraph-json"
 FORMAT_VERSION = 2
 READS = (1, 2)  # version 1 had no claims and no change feed: its intents read as unclaimed
 MIN_FOLD_BYTES = 4 * 1024 * 1024  # below this the journal is never folded before close
+_CHUNK = 2000  # records rendered at a time when the document is written
 
 
 class JsonFileStore(MemoryStore):
@@ -181,24 +185,55 @@ class JsonFileStore(MemoryStore):
         # a document at least as new as the journal's start: never a gap, never a mix.
         journal = self._read_journal()
         try:
-            raw = self.path.read_bytes()
+            fh = open(self.path, "rb")  # noqa: SIM115 - closed below, after the fallback
         except FileNotFoundError:
             if self._read_only:
                 raise StoreUnavailable(f"{self.path} does not exist") from None
             self._write_document()  # a new store exists as soon as it is opened
-            raw = self.path.read_bytes()
+            fh = open(self.path, "rb")  # noqa: SIM115
         except OSError as exc:
             raise _failure(exc, f"cannot read {self.path}", StoreUnavailable) from exc
-        self._doc_size = len(raw)
-        self._maintaining = False  # filled in bulk, then every maintained value at once
-        with gc_paused(len(raw) // 100):
-            self._load_document(raw)
-            self._replay_journal(journal)
-        problems = self.graph_problems(dependency_cycles=False)  # cycles() reports those
-        if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise StoreCorrupted(f"{self.path}: {problems[0]}{more}")
-        self._rebuild_index()
+        with fh:
+            self._doc_size = os.fstat(fh.fileno()).st_size
+            self._maintaining = False  # filled in bulk, then every maintained value at once
+            with gc_paused(self._doc_size // 100):  # until the index is built: no full scans
+                self._load_from(fh)
+                self._replay_journal(journal)
+                problems = self.graph_problems(dependency_cycles=False)  # cycles() has those
+                if problems:
+                    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                    raise StoreCorrupted(f"{self.path}: {problems[0]}{more}")
+                self._rebuild_index()
+
+    def _load_from(self, fh: BinaryIO) -> None:
+        """Read the document: line by line when laid out as written (one record's text in
+        memory at a time), else whole."""
+        try:
+            try:
+                self._read_records(iter_document(fh))
+                return
+            except LayoutError:
+                self._intents.clear()
+                for adjacency in (self._out, self._in):
+                    for by_node in adjacency.values():
+                        by_node.clear()
+            fh.seek(0)
+            raw = fh.read()
+        except StorageError:
+            raise  # what the records say (StoreCorrupted) is no failure to read the file
+        except OSError as exc:
+            raise _failure(exc, f"cannot read {self.path}", StoreUnavailable) from exc
+        try:
+            parsed = pydantic_core.from_json(raw)
+        except ValueError as exc:
+            raise StoreCorrupted(self._why_unreadable(_head(raw), exc)) from exc
+        del raw  # gone before the records are read: a lower peak
+        if not isinstance(parsed, dict) or not all(
+            isinstance(parsed.get(kind), list) for kind in ("intents", "edges")
+        ):
+            why = ValueError('"intents" and "edges" must each be a list of records')
+            raise StoreCorrupted(self._why_unreadable(parsed, why))
+        self._read_records(_records_of(parsed))
 
     def _read_journal(self) -> bytes:
         try:
@@ -208,29 +243,44 @@ class JsonFileStore(MemoryStore):
         except OSError as exc:
             raise _failure(exc, f"cannot read {self.journal_path}", StoreUnavailable) from exc
 
-    def _load_document(self, raw: bytes) -> None:
+    def _read_records(self, records: Iterator[tuple[str, Any]]) -> None:
         # The records are checked one by one on the fast path a store's own reads take
         # (``as_intent``: every value, once), not by a model of the whole document, which
         # would validate every field of every record twice over.
-        try:
-            doc = _Document.model_validate(pydantic_core.from_json(raw))
-        except (ValueError, pydantic.ValidationError) as exc:
-            raise StoreCorrupted(self._why_unreadable(raw, exc)) from exc
-        if doc.format != FORMAT or doc.version not in READS:
-            raise StoreCorrupted(self._why_unreadable(raw, None))
-        self._seq = doc.seq
-        self._change_seq = doc.changes
         intents = self._intents
-        for number, fields in enumerate(doc.intents, start=1):
-            intent = self._read_record(fields, _stored_intent, f"intent {number}")
-            if intent.id in intents:
-                raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
-            intents[intent.id] = intent
-        for number, fields in enumerate(doc.edges, start=1):
-            edge = self._read_record(fields, _stored_edge, f"edge {number}")
-            if self._edge(*edge.key) is not None:
-                raise StoreCorrupted(f"{self.path}: edge {edge.key} appears twice")
-            self._restore_edge(edge.key, edge)
+        counts = {"intents": 0, "edges": 0}
+        for kind, fields in records:
+            if kind == "frame":
+                self._read_frame(fields)
+                continue
+            counts[kind] += 1
+            number = counts[kind]
+            if kind == "intents":
+                intent = self._read_record(fields, _stored_intent, f"intent {number}")
+                if intent.id in intents:
+                    raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
+                intents[intent.id] = intent
+                continue
+            plain = plain_edge_from_fields(fields)  # most edges: no Edge built, kept compact
+            if plain is None:
+                edge = self._read_record(fields, _stored_edge, f"edge {number}")
+                source, target, etype = edge.key
+                added = self._load_edge(source, target, etype, compact(edge))
+            else:
+                source, target, etype, created = plain
+                added = self._load_edge(source, target, etype, created)
+            if not added:
+                raise StoreCorrupted(f"{self.path}: edge {(source, target, etype)} appears twice")
+
+    def _read_frame(self, frame: Any) -> None:
+        try:
+            checked = _Frame.model_validate(frame)
+        except pydantic.ValidationError as exc:
+            raise StoreCorrupted(self._why_unreadable(frame, exc)) from exc
+        if checked.format != FORMAT or checked.version not in READS:
+            raise StoreCorrupted(self._why_unreadable(frame, None))
+        self._seq = checked.seq
+        self._change_seq = checked.changes
 
     def _read_record(self, fields: Any, read: Callable[[Any], T], where: str) -> T:
         try:
@@ -238,10 +288,9 @@ class JsonFileStore(MemoryStore):
         except InvalidIntent as exc:
             raise StoreCorrupted(f"{self.path}: {where} cannot be read: {exc}") from exc
 
-    def _why_unreadable(self, raw: bytes, exc: Exception | None) -> str:
-        try:
-            head = json.loads(raw)
-        except (ValueError, RecursionError):
+    def _why_unreadable(self, head: Any, exc: Exception | None) -> str:
+        """Say why a document cannot be read, from its frame (``_NOT_JSON``: not JSON)."""
+        if head is _NOT_JSON:
             return f"{self.path} is not valid JSON"
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             return f"{self.path} is not an intentgraph JSON store"
@@ -430,11 +479,13 @@ class JsonFileStore(MemoryStore):
         return self._journal_fd
 
     def _write_document(self) -> None:
-        body = self._render()
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        size = 0
         try:
             with open(tmp, "wb") as fh:
-                fh.write(body)
+                for chunk in self._render():
+                    fh.write(chunk)
+                    size += len(chunk)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
@@ -443,26 +494,33 @@ class JsonFileStore(MemoryStore):
             with quietly:
                 tmp.unlink()
             raise _failure(exc, f"cannot write {self.path}") from exc
-        self._doc_size = len(body)
+        self._doc_size = size
 
-    def _render(self) -> bytes:
-        # One record per line: readable, diffable, and written by pydantic-core's encoder
-        # (json.dumps with indent falls back to a pure-Python encoder: 10x slower).
-        intents = [intent_to_json(self._intents[i]) for i in sorted(self._intents)]
-        edges = sorted(self._all_edges(), key=lambda e: e.key)
-        parts = [
-            "{\n",
-            f'  "format": "{FORMAT}",\n  "version": {FORMAT_VERSION},\n  "seq": {self._seq},\n',
-            f'  "changes": {self._change_seq},\n',
-            '  "intents": [',
-            ",".join(f"\n    {line}" for line in intents),
-            "\n  ]" if intents else "]",
-            ',\n  "edges": [',
-            ",".join(f"\n    {edge_to_json(e)}" for e in edges),
-            "\n  ]" if edges else "]",
-            "\n}\n",
-        ]
-        return "".join(parts).encode()
+    def _render(self) -> Iterator[bytes]:
+        """The document in chunks of records (never all of it in memory at once), laid out
+        as ``_json_layout`` reads it: one record per line, written by pydantic-core's
+        encoder (json.dumps with indent falls back to a pure-Python encoder: 10x slower)."""
+        yield (
+            f'{{\n  "format": "{FORMAT}",\n  "version": {FORMAT_VERSION},\n'
+            f'  "seq": {self._seq},\n  "changes": {self._change_seq},\n  "intents": ['
+        ).encode()
+        intents = self._intents
+        ids = sorted(intents)
+        for start in range(0, len(ids), _CHUNK):
+            lines = (intent_to_json(intents[i]) for i in ids[start : start + _CHUNK])
+            yield (("," if start else "") + ",".join(f"\n    {t}" for t in lines)).encode()
+        yield (b"\n  ]" if ids else b"]") + b',\n  "edges": ['
+        del ids
+        keys = sorted(
+            (source, target, etype)
+            for etype, by_source in self._out.items()
+            for source, ends in by_source.items()
+            for target in ends
+        )
+        for start in range(0, len(keys), _CHUNK):
+            lines = (edge_to_json(self._edge_at(*key)) for key in keys[start : start + _CHUNK])
+            yield (("," if start else "") + ",".join(f"\n    {t}" for t in lines)).encode()
+        yield (b"\n  ]" if keys else b"]") + b"\n}\n"
 
     def _close(self) -> None:
         try:
@@ -532,8 +590,8 @@ def _encode_op(op: RedoOp) -> str:
     )
 
 
-class _Document(pydantic.BaseModel):
-    """The JSON document's frame; its records are read one by one (``_load_document``)."""
+class _Frame(pydantic.BaseModel):
+    """The JSON document's keys other than its records."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
@@ -541,8 +599,28 @@ class _Document(pydantic.BaseModel):
     version: int
     seq: int = pydantic.Field(ge=0)
     changes: int = pydantic.Field(default=0, ge=0)
-    intents: list[Any]
-    edges: list[Any]
+
+
+_NOT_JSON = object()
+
+
+def _head(raw: bytes) -> Any:
+    """The document's top-level object, parsed leniently to say what is wrong with it."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _records_of(parsed: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The events ``iter_document`` yields, from a document parsed whole (its records in
+    lists); each record is dropped from its list as it is handed on."""
+    sections = {kind: parsed.pop(kind) for kind in ("intents", "edges")}
+    yield "frame", parsed
+    for kind, records in sections.items():
+        for index, record in enumerate(records):
+            records[index] = None
+            yield kind, record
 
 
 def _stored_intent(fields: Any) -> Intent:
@@ -553,7 +631,7 @@ def _stored_intent(fields: Any) -> Intent:
         intent = intent_from_fields(fields, fields_set=SHARED_INTENT_FIELDS)
     except (ValueError, KeyError, TypeError, AttributeError):
         return kept(Intent.model_validate(fields))  # names what is wrong, or converts it
-    return kept(as_intent(intent))
+    return kept(as_intent(intent, text_checked=True))  # parsed by pydantic_core: no surrogates
 
 
 def _stored_edge(fields: Any) -> Edge:
@@ -573,8 +651,8 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
     try:
         if len(crc) != 8 or int(crc, 16) != zlib.crc32(payload):
             return None
-        record = json.loads(payload)
-    except (ValueError, RecursionError):
+        record = pydantic_core.from_json(payload)  # refuses lone surrogates, as the document
+    except ValueError:
         return None
     if not isinstance(record, dict):
         return None

@@ -58,6 +58,7 @@ from intentgraph.results import BlockedIntent, Change, ChangeBatch, ChangeOp, Tr
 RedoOp = tuple[str, Any]
 
 _SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
+_CONFLICTS = EdgeType.CONFLICTS_WITH
 _NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
 
 
@@ -320,29 +321,35 @@ class MemoryStore(GraphIndex, StoreBase):
         """
         problems = []
         intents = self._intents
-        parents: dict[str, builtins.list[str]] = {}
-        needs: dict[str, builtins.list[str]] = {}
-        for edge in self._all_edges():
-            for end in (edge.source, edge.target):
-                if end not in intents:
-                    problems.append(f"edge {_show(edge)} names a missing intent {end!r}")
-            if edge.source == edge.target:
-                problems.append(f"edge {_show(edge)} joins an intent to itself")
-            elif edge.type.symmetric and edge.source > edge.target:
-                problems.append(f"edge {_show(edge)} is stored in reverse order")
-            if edge.type is _SUBGOAL:
-                parents.setdefault(edge.source, []).append(edge.target)
-            elif dependency_cycles:
-                pair = dependency_pair(edge)
-                if pair is not None:
-                    needs.setdefault(pair[0], []).append(pair[1])
-        for intent_id, up in sorted(parents.items()):
-            if len(up) > 1:
-                problems.append(f"intent {intent_id!r} has {len(up)} parents")
-        for name, adjacency in (("subgoal", parents), ("dependency", needs)):
-            cycle = _graph.find_cycle(adjacency)
+        for etype, by_source in self._out.items():
+            for source, ends in by_source.items():
+                if source not in intents:
+                    problems += [
+                        f"{_show(source, t, etype)} names a missing intent {source!r}" for t in ends
+                    ]
+                for target in ends:
+                    if target not in intents:
+                        problems.append(
+                            f"{_show(source, target, etype)} names a missing intent {target!r}"
+                        )
+                    if source == target:
+                        problems.append(f"{_show(source, target, etype)} joins an intent to itself")
+                    elif etype is _CONFLICTS and source > target:
+                        problems.append(
+                            f"{_show(source, target, etype)} is stored in reverse order"
+                        )
+        parents = self._out[_SUBGOAL]
+        for intent_id in sorted(i for i, up in parents.items() if len(up) > 1):
+            problems.append(f"intent {intent_id!r} has {len(parents[intent_id])} parents")
+        cycle = _graph.find_cycle(parents)
+        if cycle is not None:
+            problems.append(f"the subgoal edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
+        if dependency_cycles:
+            cycle = _graph.find_cycle(self._dependency_map())
             if cycle is not None:
-                problems.append(f"the {name} edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
+                problems.append(
+                    f"the dependency edges form a cycle: {' -> '.join(cycle + cycle[:1])}"
+                )
         return problems
 
     # --- graph queries ----------------------------------------------------------------
@@ -413,7 +420,7 @@ class MemoryStore(GraphIndex, StoreBase):
             by_status = {s.value: len(ids) for s, ids in self._status_ids.items()}
             by_type = {t.value: n for t, n in self._edge_counts.items()}
             edges = sum(self._edge_counts.values())
-            return total, by_status, edges, by_type, total - len(self._degree)
+            return total, by_status, edges, by_type, total - self._touched()
 
     def _top_blockers(self) -> builtins.list[tuple[str, int]]:
         with self._lock:
@@ -525,5 +532,5 @@ def is_text(*ids: object) -> bool:
     return all(type(i) is str for i in ids)
 
 
-def _show(edge: Edge) -> str:
-    return f"{edge.source!r} -{edge.type.value}-> {edge.target!r}"
+def _show(source: str, target: str, etype: EdgeType) -> str:
+    return f"edge {source!r} -{etype.value}-> {target!r}"

@@ -121,17 +121,18 @@ _ID = re.compile(ID_PATTERN)
 def storable_id(value: Any) -> bool:
     """Return True when ``value`` could be a stored intent's id (anything else is simply not
     found, before it reaches a driver that would fail on it in its own way)."""
-    return type(value) is str and _ID.match(value) is not None and not has_lone_surrogate(value)
+    return type(value) is str and _ID.fullmatch(value) is not None and not has_lone_surrogate(value)
 
 
 _MIN_INT64, _MAX_INT64 = -(2**63), 2**63 - 1
 
 
-def _plausible(intent: Intent) -> bool:
+def _plausible(intent: Intent, *, text_checked: bool = False) -> bool:
     """Cheap re-check of the scalar fields (``model_construct`` skips validation).
 
     Exact types only: anything unusual (a str subclass, a non-UTC zone) goes through full
-    validation instead, which accepts or refuses it precisely.
+    validation instead, which accepts or refuses it precisely. ``text_checked``: the
+    strings come from a JSON parser that refuses lone surrogates (pydantic_core's).
     """
     f = intent.__dict__
     name, goal, request, session = f["name"], f["goal"], f["original_request"], f["session_id"]
@@ -143,7 +144,7 @@ def _plausible(intent: Intent) -> bool:
     )
     return (
         type(f["id"]) is str
-        and _ID.match(f["id"]) is not None
+        and _ID.fullmatch(f["id"]) is not None
         and type(name) is str
         and 0 < len(name) <= 500
         and not name.isspace()
@@ -160,9 +161,12 @@ def _plausible(intent: Intent) -> bool:
         and type(f["attempts"]) is int
         and f["attempts"] >= 0
         and (f["reason"] is None or (type(f["reason"]) is str and len(f["reason"]) <= 10_000))
-        and not any(
-            type(t) is str and has_lone_surrogate(t)
-            for t in (f["id"], name, goal, request, session, f["reason"])
+        and (
+            text_checked
+            or not any(
+                type(t) is str and has_lone_surrogate(t)
+                for t in (f["id"], name, goal, request, session, f["reason"])
+            )
         )
         and type(f["constraints"]) is dict
         and type(f["preferences"]) is dict
@@ -174,7 +178,7 @@ def _plausible(intent: Intent) -> bool:
     )
 
 
-def as_intent(value: Any) -> Intent:
+def as_intent(value: Any, *, text_checked: bool = False) -> Intent:
     """Accept an ``Intent`` or a mapping of its fields; return a valid intent.
 
     A valid ``Intent`` comes back as it is: callers copy what they keep. It was validated
@@ -184,7 +188,7 @@ def as_intent(value: Any) -> Intent:
     every intent.
     """
     if isinstance(value, Intent):
-        if not _plausible(value):
+        if not _plausible(value, text_checked=text_checked):
             return Intent.model_validate(dict(value.__dict__))  # raises the precise error
         fields = value.__dict__
         for name in JSON_FIELDS:

@@ -17,13 +17,14 @@ names the problem.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pydantic_core
 
 from intentgraph.errors import InvalidIntent, StoreCorrupted
-from intentgraph.models import Edge, EdgeType, Intent, IntentStatus, Lease
+from intentgraph.models import ID_PATTERN, Edge, EdgeType, Intent, IntentStatus, Lease
 
 __all__ = [
     "SHARED_EDGE_FIELDS",
@@ -37,6 +38,7 @@ __all__ = [
     "intent_from_json",
     "intent_to_json",
     "intents_from_json_array",
+    "plain_edge_from_fields",
 ]
 
 _to_json = pydantic_core.to_json
@@ -48,6 +50,7 @@ _INTENT_FIELDS = frozenset(Intent.model_fields)
 _EDGE_FIELDS = frozenset(Edge.model_fields)
 _STATUSES = {s.value: s for s in IntentStatus}
 _EDGE_TYPES = {t.value: t for t in EdgeType}
+_ID = re.compile(ID_PATTERN)
 
 SHARED_INTENT_FIELDS = set(Intent.model_fields)
 SHARED_EDGE_FIELDS = set(Edge.model_fields)
@@ -117,6 +120,54 @@ def edge_from_fields(fields: dict[str, Any], *, fields_set: set[str] | None = No
     fields["created_at"] = _fromiso(fields["created_at"])
     fields["type"] = _EDGE_TYPES[fields["type"]]
     return _assemble(Edge, fields, fields_set)  # type: ignore[no-any-return]
+
+
+def plain_edge_from_fields(fields: Any) -> tuple[str, str, EdgeType, datetime] | None:
+    """Read a stored edge record with no weight and no metadata (most edges) without
+    building an ``Edge``: (source, target, type, created_at), every value checked, as
+    ``as_edge`` checks them; None for any other record (read it with ``edge_from_fields``).
+
+    The record must come from a JSON parser that refuses lone surrogates (pydantic_core's).
+    """
+    if type(fields) is not dict or fields.keys() != _EDGE_FIELDS:
+        return None
+    source, target, created, metadata = (
+        fields["source"],
+        fields["target"],
+        fields["created_at"],
+        fields["metadata"],
+    )
+    etype = _EDGE_TYPES.get(fields["type"]) if type(fields["type"]) is str else None
+    if (
+        etype is None
+        or fields["weight"] is not None
+        or type(metadata) is not dict
+        or metadata
+        or type(source) is not str
+        or type(target) is not str
+        or _ID.fullmatch(source) is None
+        or _ID.fullmatch(target) is None
+        or type(created) is not str
+    ):
+        return None
+    try:
+        when = _fromiso(created)
+    except ValueError:
+        return None
+    return (source, target, etype, when) if when.tzinfo is UTC else None
+
+
+def edge_of(source: str, target: str, etype: EdgeType, created_at: datetime) -> Edge:
+    """Build an edge with no weight and no metadata from values already checked."""
+    fields: dict[str, Any] = {
+        "source": source,
+        "target": target,
+        "type": etype,
+        "weight": None,
+        "metadata": {},
+        "created_at": created_at,
+    }
+    return _assemble(Edge, fields, SHARED_EDGE_FIELDS)  # type: ignore[no-any-return]
 
 
 _SHAPE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)

@@ -79,7 +79,7 @@ def check_worker(worker: str | None) -> str:
     """Return ``worker``, or this process's name when None; refuse a bad name."""
     if worker is None:
         return default_worker()
-    if type(worker) is not str or not _WORKER.match(worker) or has_lone_surrogate(worker):
+    if type(worker) is not str or not _WORKER.fullmatch(worker) or has_lone_surrogate(worker):
         msg = f"a worker is named like an id (1 to 200 characters, no blanks), not {worker!r}"
         raise InvalidIntent("lease", [{"loc": ("worker",), "msg": msg}])
     return worker

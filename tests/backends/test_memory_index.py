@@ -27,7 +27,7 @@ def maintained(store: MemoryStore) -> tuple[Any, ...]:
         list(store._ready),
         {s: set(ids) for s, ids in store._status_ids.items()},
         dict(store._edge_counts),
-        dict(store._degree),
+        store._touched(),
         set(store._leased),
     )
 

@@ -100,6 +100,48 @@ def test_put_of_an_invalid_intent_raises_invalid_intent_and_stores_nothing(store
     assert store.count() == 0
 
 
+# Values an Intent built with model_construct (no validation) may carry; validation refuses
+# each, so a store must too, however cheaply it checks an intent that looks built normally.
+UNCHECKED = [
+    ("id", "a\n"),
+    ("id", "a b"),
+    ("id", ""),
+    ("id", "x" * 201),
+    ("name", ""),
+    ("name", " \t"),
+    ("name", "n" * 501),
+    ("goal", "g" * 100_001),
+    ("priority", 2**63),
+    ("version", -1),
+    ("attempts", -1),
+    ("session_id", "s" * 201),
+    ("reason", "r" * 10_001),
+    ("created_at", datetime(2024, 1, 1, 12, 0)),
+    ("constraints", {"k": float("nan")}),
+    ("metadata", {1: "not a string key"}),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), UNCHECKED, ids=[f for f, _ in UNCHECKED])
+def test_put_of_an_unvalidated_intent_with_a_bad_value_is_refused(store, field, value):
+    bad = ig.Intent.model_construct(**{**make("a").__dict__, field: value})
+    with pytest.raises(errors.InvalidIntent):
+        store.put(bad)
+    with pytest.raises(errors.InvalidIntent):
+        store.put_many([make("b"), bad])
+    assert store.count() == 0
+
+
+@pytest.mark.parametrize("bad_id", ["a\n", "a b", "", "x" * 201])
+def test_an_unvalidated_edge_with_a_bad_end_is_refused(store, bad_id):
+    put(store, "a")
+    edge = ig.Edge(source="a", target="a2", type=ig.EdgeType.RELATED_TO)
+    bad = ig.Edge.model_construct(**{**edge.__dict__, "target": bad_id})
+    with pytest.raises((errors.InvalidIntent, errors.IntentNotFound)):
+        store.add_edges([bad])
+    assert store.edges() == []
+
+
 def test_put_of_something_that_is_not_an_intent_raises_invalid_intent(store):
     with pytest.raises(errors.InvalidIntent):
         store.put("not an intent")

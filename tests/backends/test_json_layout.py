@@ -1,0 +1,141 @@
+"""The JSON document is read one line at a time when it is laid out as the store writes it,
+and whole otherwise: both readings give the same store, or the same refusal, whatever the
+file holds."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import intentgraph as ig
+from intentgraph.backends import jsonfile
+from intentgraph.backends._json_layout import LayoutError, iter_document
+from intentgraph.backends.jsonfile import JsonFileStore
+
+E = ig.EdgeType
+
+
+def written(tmp_path: Path, n_intents: int = 3, edges: bool = True) -> bytes:
+    """A document as the store writes it."""
+    path = tmp_path / "w.json"
+    for old in tmp_path.glob("w.json*"):
+        old.unlink()
+    with JsonFileStore(path) as store:
+        store.put_many([ig.Intent(id=f"i{k}", name=f"n{k}") for k in range(n_intents)])
+        if edges and n_intents > 1:
+            store.add_edge("i1", "i0", E.DEPENDS_ON)
+            store.add_edge("i0", "i1", E.RELATED_TO, weight=0.5, metadata={"why": "x"})
+    return path.read_bytes()
+
+
+def opened(tmp_path: Path, content: bytes) -> object:
+    """What opening ``content`` gives: the store's whole state, or the error's type."""
+    path = tmp_path / "r.json"
+    path.write_bytes(content)
+    try:
+        with JsonFileStore(path, read_only=True) as store:
+            return (
+                store.list(order_by="id"),
+                store.edges(),
+                store.ready(),
+                store.changes(0).latest,
+            )
+    except ig.errors.StoreCorrupted as exc:
+        return type(exc)
+
+
+def whole(content: bytes) -> object:
+    """``content`` with the same JSON laid out differently: the whole-file reader's input."""
+    return json.dumps(json.loads(content), indent=3).encode()
+
+
+@pytest.mark.parametrize(("n", "edges"), [(0, False), (1, False), (3, False), (3, True)])
+def test_a_written_document_reads_line_by_line(tmp_path: Path, n: int, edges: bool) -> None:
+    content = written(tmp_path, n, edges)
+    events = list(iter_document(io.BytesIO(content)))
+    assert events[0][0] == "frame"
+    assert [kind for kind, _ in events[1:]] == ["intents"] * n + ["edges"] * (2 if edges else 0)
+    assert opened(tmp_path, content) == opened(tmp_path, whole(content))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3])
+def test_a_document_written_in_chunks_is_one_valid_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    content = written(tmp_path, 5)
+    with JsonFileStore(tmp_path / "w.json", read_only=True) as store:
+        monkeypatch.setattr(jsonfile, "_CHUNK", chunk)
+        assert b"".join(store._render()) == content
+
+
+def test_a_document_laid_out_otherwise_is_read_whole_to_the_same_store(tmp_path: Path) -> None:
+    content = written(tmp_path)
+    other = whole(content)
+    with pytest.raises(LayoutError):
+        list(iter_document(io.BytesIO(other)))
+    state = opened(tmp_path, other)
+    assert state == opened(tmp_path, content)
+    assert isinstance(state, tuple) and len(state[0]) == 3
+
+
+def edit(content: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in content
+    return content.replace(old, new, 1)
+
+
+# Each edit keeps or breaks the JSON; either way both readers must agree on the outcome.
+EDITS = {
+    "two records on one line": lambda c: edit(c, b"},\n    {", b"}, {"),
+    "a trailing comma before ]": lambda c: edit(c, b"}\n  ],", b"},\n  ],"),
+    "garbage after a record": lambda c: edit(c, b"},\n", b"} x,\n"),
+    "a lone surrogate in a name": lambda c: edit(c, b'"name":"n0"', b'"name":"\\ud800"'),
+    "a frame key twice": lambda c: edit(c, b'  "seq"', b'  "seq": 5,\n  "seq"'),
+    "an extra frame key": lambda c: edit(c, b'  "seq"', b'  "extra": 1,\n  "seq"'),
+    "the records swapped": lambda c: edit(c, b'"intents"', b'"edgesX"'),
+    "cut in the middle": lambda c: c[: len(c) // 2],
+    "nothing after the records": lambda c: c[: c.rindex(b"]") + 1],
+    "something after the end": lambda c: c + b"{}\n",
+    "a blank line": lambda c: edit(c, b"},\n", b"},\n\n"),
+    "an intent twice": lambda c: edit(c, b'"id":"i1"', b'"id":"i0"'),
+    "an edge to nowhere": lambda c: edit(c, b'"target":"i0"', b'"target":"i9"'),
+    "a record that is a list": lambda c: edit(c, b'    {"id":"i2"', b'    [{"id":"i2"'),
+    "crlf line ends": lambda c: c.replace(b"\n", b"\r\n"),
+    "a tab indent": lambda c: c.replace(b"\n    {", b"\n\t{"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_an_edited_document_gives_what_reading_it_whole_gives(tmp_path: Path, name: str) -> None:
+    content = EDITS[name](written(tmp_path))
+    try:
+        reference = json.loads(content)
+    except ValueError:
+        reference = None
+    got = opened(tmp_path, content)
+    if reference is None:
+        assert got is ig.errors.StoreCorrupted
+    else:
+        assert got == opened(tmp_path, json.dumps(reference, indent=1).encode())
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.integers(0, 10_000), insert=st.sampled_from([b"", b" ", b",", b"\n", b"]", b"}"]))
+def test_any_cut_or_insertion_is_read_alike_both_ways(
+    tmp_path: Path, cut: int, insert: bytes
+) -> None:
+    content = written(tmp_path)
+    at = cut % (len(content) + 1)
+    edited = content[:at] + insert + content[at:]
+    try:
+        reference = json.loads(edited)
+    except ValueError:
+        assert opened(tmp_path, edited) is ig.errors.StoreCorrupted
+        return
+    assert opened(tmp_path, edited) == opened(tmp_path, json.dumps(reference).encode())
