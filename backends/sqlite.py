@@ -78,6 +78,10 @@ _TRIM_CHANGES = (
 )
 CHANGE_HISTORY = 100_000
 """How many recent changes a SQLite store keeps for ``changes()``."""
+WAL_LIMIT = 32 * 1024 * 1024
+"""Bytes of write-ahead log kept after a checkpoint resets it (``journal_size_limit``)."""
+BULK_ROWS = 10_000
+"""Rows a transaction writes before its commit also checkpoints and truncates the log."""
 _FINISHED = FINISHED_SUBGOAL
 
 
@@ -144,6 +148,7 @@ class SqliteStore(SqliteReads):
 
     backend_name = "sqlite"
     fork_safe = False  # SQLite connections must not cross fork()
+    _rows_written = 0  # by the transaction in progress (see BULK_ROWS)
 
     def __init__(
         self,
@@ -192,6 +197,7 @@ class SqliteStore(SqliteReads):
             found = check_schema(conn, self._path)
             if not self._read_only:
                 conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             if found != SCHEMA_VERSION:
@@ -262,6 +268,7 @@ class SqliteStore(SqliteReads):
 
     def _tx_begin(self, level: Level) -> None:
         if level.depth == 0:
+            self._rows_written = 0
             self._conn.execute("BEGIN" if self._read_only else "BEGIN IMMEDIATE")
         else:
             self._conn.execute(f"SAVEPOINT ig_sp{level.depth}")
@@ -269,6 +276,19 @@ class SqliteStore(SqliteReads):
     def _tx_commit(self, level: Level) -> None:
         self._conn.execute("COMMIT" if level.depth == 0 else f"RELEASE ig_sp{level.depth}")
         level.committed = True
+        if level.depth == 0 and self._rows_written >= BULK_ROWS:
+            self._rows_written = 0
+            self._truncate_wal()
+
+    def _truncate_wal(self) -> None:
+        """Fold the write-ahead log a bulk write left (as large as the write) into the file
+        and truncate it. From a connection of its own that waits 0.1 s at most: a reader
+        still on the log fails no write, and the log is cut to WAL_LIMIT at its next reset."""
+        with (
+            contextlib.suppress(sqlite3.Error),
+            contextlib.closing(sqlite3.connect(self._path, timeout=0.1)) as conn,
+        ):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _tx_rollback(self, level: Level) -> None:
         # SQLite itself is the record of what is open, so this is right however far the
@@ -376,6 +396,7 @@ class SqliteStore(SqliteReads):
 
     def _record(self, changes: builtins.list[tuple[str, str, Any, Any, Any]]) -> None:
         """Add rows to the change feed, in the write's own transaction."""
+        self._rows_written += len(changes)
         self._conn.executemany(_INSERT_CHANGE, changes)
         self._conn.execute(_TRIM_CHANGES, (CHANGE_HISTORY,))
 

@@ -327,3 +327,49 @@ def test_compact_gives_space_back_after_deletes(tmp_path: Path) -> None:
         assert after < before / 4
         with store.transaction(), pytest.raises(ig.errors.TransactionError, match="inside"):
             store.compact()
+
+
+# --- the write-ahead log ---------------------------------------------------------------------
+
+
+def test_a_bulk_write_leaves_no_large_write_ahead_log(tmp_path: Path, monkeypatch: Any) -> None:
+    from intentgraph.backends import sqlite as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "BULK_ROWS", 500)
+    path = tmp_path / "s.db"
+    wal = tmp_path / "s.db-wal"
+    with SqliteStore(path) as store:
+        assert store._conn.execute("PRAGMA journal_size_limit").fetchone()[0] == (
+            sqlite_backend.WAL_LIMIT
+        )
+        store.put_many([Intent(id=f"i{k}", name="x" * 200) for k in range(499)])
+        small = wal.stat().st_size  # below BULK_ROWS: the log is left to SQLite
+        assert small > 0
+        store.put_many([Intent(id=f"j{k}", name="x" * 200) for k in range(600)])
+        assert wal.stat().st_size == 0
+        assert store.count() == 1099
+
+
+def test_a_reader_on_the_log_does_not_hold_up_a_bulk_write(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import time
+
+    from intentgraph.backends import sqlite as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "BULK_ROWS", 100)
+    path = tmp_path / "s.db"
+    with SqliteStore(path) as store:
+        store.put(Intent(id="first", name="first"))
+        reader = sqlite3.connect(path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            assert reader.execute("SELECT count(*) FROM intents").fetchone()[0] == 1
+            start = time.monotonic()
+            store.put_many([Intent(id=f"i{k}", name="x") for k in range(200)])
+            assert time.monotonic() - start < 5  # the busy timeout is 30 s
+            assert reader.execute("SELECT count(*) FROM intents").fetchone()[0] == 1
+            reader.execute("COMMIT")
+        finally:
+            reader.close()
+        assert store.count() == 201
