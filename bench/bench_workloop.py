@@ -9,7 +9,9 @@ Throughput: P worker processes (spawned, each opening the store itself) loop
 time; claims/s counts the releases done in that time. Every error a worker meets is
 counted and printed (the target: no "database is locked" reaches a caller). ``--trace``
 also times, in each worker, how long ``BEGIN IMMEDIATE`` waited and how long each write
-transaction held the database.
+transaction held the database. ``--compare`` runs each measure twice in a row, as writers
+wait since the writer lock (``backends/_sqlite_lock.py``) and as they waited before it, in
+SQLite's busy handler: on a shared machine only figures taken side by side compare.
 
 Latency: ``claim_next`` one call at a time on a store of ``n`` ready intents (each a
 durable commit), in blocks alternating with the raw baseline on the same file: one
@@ -146,6 +148,7 @@ def worker(
     work: float,
     seconds: float,
     options: argparse.Namespace,
+    lock: bool,
     barrier: Any,
     out: Any,
 ) -> None:
@@ -156,6 +159,8 @@ def worker(
     errors: list[str] = []
     trace: Trace | None = None
     with SqliteStore(path) as store:
+        if not lock and store._writer is not None:
+            store._writer.close()  # as before it: writers wait in SQLite's busy handler
         if options.synchronous:
             store._conn.execute(f"PRAGMA synchronous = {options.synchronous}")
         barrier.wait()
@@ -181,7 +186,12 @@ def worker(
 
 
 def throughput(
-    directory: str, procs: int, work_ms: float, seconds: float, options: argparse.Namespace
+    directory: str,
+    procs: int,
+    work_ms: float,
+    seconds: float,
+    options: argparse.Namespace,
+    lock: bool = True,
 ) -> dict[str, Any]:
     """Run ``procs`` workers for ``seconds``; return claims/s, errors and the traces."""
     path = os.path.join(directory, f"tp-{procs}-{work_ms}.db")
@@ -192,7 +202,7 @@ def throughput(
     workers = [
         ctx.Process(
             target=worker,
-            args=(path, f"w{k}", work_ms / 1000, seconds, options, barrier, out),
+            args=(path, f"w{k}", work_ms / 1000, seconds, options, lock, barrier, out),
         )
         for k in range(procs)
     ]
@@ -206,7 +216,7 @@ def throughput(
         completed = store.count(status="completed")
     done = sum(r[1] for r in results)
     assert completed == done, (completed, done)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-lock"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
     statements: dict[str, float] = {}
@@ -244,6 +254,24 @@ def describe(got: dict[str, Any], seconds: float) -> str:
             + ", ".join(f"{k} {v * per:.2f}" for k, v in top)
         )
     return note
+
+
+def summary(rates: dict[tuple[str, int], list[float]], label: str, work_ms: float) -> None:
+    """Print the median and range of each P, its ratio to the fewest, and the target."""
+    mine = {procs: got for (name, procs), got in rates.items() if name == label}
+    base = statistics.median(mine[min(mine)])
+    for procs, got in sorted(mine.items()):
+        med = statistics.median(got)
+        print(
+            f"{label}, work {work_ms:g} ms, {procs} proc: median {med:.0f} claims/s"
+            f" (runs {min(got):.0f}-{max(got):.0f}), {med / base:.2f}x {min(mine)} proc",
+            flush=True,
+        )
+    if {1, 4} <= mine.keys():
+        ratio = statistics.median(mine[4]) / base
+        want = 0.8 if work_ms == 0 else 3.0
+        verdict = "met" if ratio >= want else "missed"
+        print(f"{label}: target 4 proc >= {want}x 1 proc: {ratio:.2f}x, {verdict}", flush=True)
 
 
 # --- latency ------------------------------------------------------------------------
@@ -321,6 +349,11 @@ def main() -> None:
         help="try the proposed fix: expired leases read through ix_intents_lease",
     )
     parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="each measure also as before the writer lock (SQLite's busy handler)",
+    )
+    parser.add_argument(
         "--synchronous",
         choices=["NORMAL", "OFF"],
         help="experiment: no fsync per commit, to see what the commit's fsync costs",
@@ -331,33 +364,23 @@ def main() -> None:
     shown = {k: v for k, v in vars(args).items() if v not in (None, False)}
     print(f"options: {shown}; load average before: {os.getloadavg()[0]:.2f}", flush=True)
     locked = 0
+    variants = [("writer lock", True)] + ([("busy handler", False)] * args.compare)
     with tempfile.TemporaryDirectory() as directory:
         for work_ms in args.work_ms:
-            rates: dict[int, list[float]] = {}
+            rates: dict[tuple[str, int], list[float]] = {}
             for k in range(args.repeat):
                 for procs in args.procs:  # interleaved: a slow spell hits every P alike
-                    got = throughput(directory, procs, work_ms, args.seconds, args)
-                    rates.setdefault(procs, []).append(got["rate"])
-                    locked += sum("locked" in e for e in got["errors"])
-                    print(
-                        f"run {k + 1} work {work_ms:g} ms, {procs} proc: "
-                        f"{got['rate']:7.1f} claims/s; {describe(got, args.seconds)}",
-                        flush=True,
-                    )
-            base = statistics.median(rates[min(rates)])
-            for procs, got_rates in sorted(rates.items()):
-                med = statistics.median(got_rates)
-                spread = f"{min(got_rates):.0f}-{max(got_rates):.0f}"
-                print(
-                    f"work {work_ms:g} ms, {procs} proc: median {med:.0f} claims/s"
-                    f" (runs {spread}), {med / base:.2f}x {min(rates)} proc",
-                    flush=True,
-                )
-            if {1, 4} <= rates.keys():
-                ratio = statistics.median(rates[4]) / base
-                want = 0.8 if work_ms == 0 else 3.0
-                verdict = "met" if ratio >= want else "missed"
-                print(f"target 4 proc >= {want}x 1 proc: {ratio:.2f}x, {verdict}", flush=True)
+                    for label, lock in variants[:: 1 if k % 2 == 0 else -1]:
+                        got = throughput(directory, procs, work_ms, args.seconds, args, lock)
+                        rates.setdefault((label, procs), []).append(got["rate"])
+                        locked += sum("locked" in e for e in got["errors"])
+                        print(
+                            f"run {k + 1} work {work_ms:g} ms, {procs} proc, {label}: "
+                            f"{got['rate']:7.1f} claims/s; {describe(got, args.seconds)}",
+                            flush=True,
+                        )
+            for label, _ in variants:
+                summary(rates, label, work_ms)
         print(f'"database is locked" errors that reached a worker: {locked}', flush=True)
         if not args.skip_latency:
             print(HEADER)
