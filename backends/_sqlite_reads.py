@@ -285,8 +285,12 @@ class SqliteReads(StoreBase):
 
     def _expired_leases(self, now: datetime) -> builtins.list[Intent]:
         with self._db() as db:
+            # Without INDEXED BY, SQLite answers ORDER BY id by scanning the whole table
+            # (45 ms at 100k, inside claim_next's write lock); the expired rows are few.
             rows = db.execute(
-                "SELECT data FROM intents WHERE lease_expires_us <= ? ORDER BY id", (to_us(now),)
+                "SELECT data FROM intents INDEXED BY ix_intents_lease"
+                " WHERE lease_expires_us <= ? ORDER BY id",
+                (to_us(now),),
             ).fetchall()
         return [intent_from_json(r[0]) for r in rows]
 

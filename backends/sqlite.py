@@ -2,8 +2,10 @@
 
 One connection per store, guarded by a re-entrant lock. WAL journal, ``synchronous=FULL``
 (an acknowledged write survives a crash), foreign keys on, and every write inside
-``BEGIN IMMEDIATE`` so that a compare-and-swap such as ``claim`` holds across processes.
-Every ``sqlite3`` error is translated into an ``intentgraph.errors`` class.
+``BEGIN IMMEDIATE`` so that a compare-and-swap such as ``claim`` holds across processes;
+writers queue for it on a file lock beside the database (``_sqlite_lock``), not in SQLite's
+sleeping busy handler. Every ``sqlite3`` error is translated into an ``intentgraph.errors``
+class.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, i
 from intentgraph._transactions import Level
 from intentgraph._url import ParsedURL, check_query, query_flag
 from intentgraph.backends import _sqlite_graph as g
+from intentgraph.backends._sqlite_lock import WriterLock
 from intentgraph.backends._sqlite_query import (
     json_list,
     to_us,
@@ -176,7 +179,11 @@ class SqliteStore(SqliteReads):
             raise InvalidURL(f"{self._path} is a directory; name a file such as store.db in it")
         super().__init__(url=url or f"sqlite:///{self._path}", read_only=read_only)
         self._busy_timeout_ms = busy_timeout_ms
+        self._busy_cut = False  # the connection's busy timeout is cut short (_begin_write)
+        self._writer: WriterLock | None = None  # None: read-only (or not open yet)
         self._conn = self._connect()
+        if not read_only:
+            self._writer = WriterLock(self._path)
 
     def _connect(self) -> sqlite3.Connection:
         from intentgraph.backends._sqlite_schema import check_schema
@@ -242,11 +249,20 @@ class SqliteStore(SqliteReads):
 
     def _close(self) -> None:
         self._conn.close()
+        if self._writer is not None:
+            self._writer.close()
 
     def _close_forked(self) -> None:
         # Closing SQLite's connection in a child could act on the parent's files (checkpoint,
         # lock release); it is kept unclosed for the life of the child instead.
         _INHERITED.append(self._conn)
+
+    def _after_fork_in_child(self) -> None:
+        super()._after_fork_in_child()
+        if self._writer is not None:
+            # The child's copy of the lock file would keep the parent's lock held after
+            # the parent died; closing the copy leaves the parent's lock as it is.
+            self._writer.close()
 
     def compact(self) -> None:
         """Give space back: checkpoint the write-ahead log into the file and vacuum it.
@@ -267,16 +283,50 @@ class SqliteStore(SqliteReads):
                 raise _translate(exc, self._path) from exc
 
     def _tx_begin(self, level: Level) -> None:
-        if level.depth == 0:
-            self._rows_written = 0
-            self._conn.execute("BEGIN" if self._read_only else "BEGIN IMMEDIATE")
-        else:
+        if level.depth > 0:
             self._conn.execute(f"SAVEPOINT ig_sp{level.depth}")
+            return
+        self._rows_written = 0
+        if self._writer is None:  # read-only
+            self._conn.execute("BEGIN")
+        else:
+            self._begin_write(self._writer)
+
+    def _begin_write(self, writer: WriterLock) -> None:
+        """Take the writer lock, then ``BEGIN IMMEDIATE``, within ``busy_timeout`` in all."""
+        conn = self._conn
+        if self._busy_cut:  # an interrupt left it cut short
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            self._busy_cut = False
+        waited = writer.acquire(self._busy_timeout_ms / 1000)
+        if waited is None:
+            raise StorageError(
+                f"{self._path} is locked by another writer beyond busy_timeout "
+                f"({self._busy_timeout_ms} ms): its writer lock {writer.path} stayed held"
+            )
+        if not waited:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        # A writer that holds the database without the lock (the sqlite3 shell, say) is
+        # waited for by SQLite, for what is left of busy_timeout.
+        self._busy_cut = True
+        conn.execute(f"PRAGMA busy_timeout = {max(int(self._busy_timeout_ms - waited * 1000), 0)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            self._busy_cut = False
 
     def _tx_commit(self, level: Level) -> None:
-        self._conn.execute("COMMIT" if level.depth == 0 else f"RELEASE ig_sp{level.depth}")
+        if level.depth > 0:
+            self._conn.execute(f"RELEASE ig_sp{level.depth}")
+            level.committed = True
+            return
+        self._conn.execute("COMMIT")
+        if self._writer is not None:
+            self._writer.release()  # before the mark: a rollback after it releases again
         level.committed = True
-        if level.depth == 0 and self._rows_written >= BULK_ROWS:
+        if self._rows_written >= BULK_ROWS:
             self._rows_written = 0
             self._truncate_wal()
 
@@ -295,8 +345,12 @@ class SqliteStore(SqliteReads):
         # level got (its BEGIN not yet run, or its COMMIT already done).
         conn = self._conn
         if level.depth == 0:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            finally:
+                if self._writer is not None:
+                    self._writer.release()
             return
         with contextlib.suppress(sqlite3.OperationalError):  # no such savepoint: released
             conn.execute(f"ROLLBACK TO ig_sp{level.depth}")
