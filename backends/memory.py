@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,8 +27,9 @@ from intentgraph._base import (
     pick_direction,
 )
 from intentgraph._queries import ready_key
-from intentgraph._transactions import Level
+from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_no_location, check_query
+from intentgraph._whole import ListSnapshot, check_with_skeleton, hand_out
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -36,7 +38,9 @@ from intentgraph.errors import (
     IntentNotFound,
     MissingEndpoint,
     MultipleParents,
+    ReadOnlyStore,
     StoreCorrupted,
+    TransactionError,
 )
 from intentgraph.filters import Direction, IntentFilter
 from intentgraph.models import (
@@ -49,7 +53,14 @@ from intentgraph.models import (
     IntentStatus,
     as_edge_type,
 )
-from intentgraph.results import Change, ChangeBatch, ChangeOp, TreeNode
+from intentgraph.results import (
+    Change,
+    ChangeBatch,
+    ChangeOp,
+    IntegrityProblem,
+    LoadResult,
+    TreeNode,
+)
 
 EdgeKey = tuple[str, str, EdgeType]
 # intent id -> edge type -> the id at the other end -> edge
@@ -60,6 +71,34 @@ RedoOp = tuple[str, Any]
 
 _SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
 _NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
+
+
+class BulkState:
+    """A whole new state of a memory store, built beside the live one by ``bulk_load``."""
+
+    __slots__ = (
+        "inn",
+        "intents",
+        "leased",
+        "out",
+        "removed_edges",
+        "removed_intents",
+        "written_edges",
+        "written_intents",
+    )
+
+    def __init__(self) -> None:
+        self.intents: dict[str, Intent] = {}
+        self.out: Adjacency = {}
+        self.inn: Adjacency = {}
+        self.leased: set[str] = set()
+        self.written_intents = self.written_edges = 0
+        self.removed_intents = self.removed_edges = 0
+
+    def index(self, edge: Edge) -> None:
+        source, target, etype = edge.key
+        self.out.setdefault(source, {}).setdefault(etype, {})[target] = edge
+        self.inn.setdefault(target, {}).setdefault(etype, {})[source] = edge
 
 
 class MemoryStore(StoreBase):
@@ -506,6 +545,143 @@ class MemoryStore(StoreBase):
         check_no_location(url)  # memory://somehost names no place: refuse, do not ignore
         check_query(url, set())
         return cls(url="memory://")
+
+    # --- whole-store operations: snapshot, bulk load, integrity -----------------------
+
+    def snapshot(self, *, batch_size: int = 1000) -> AbstractContextManager[ListSnapshot]:
+        """A consistent view: the sorted ids and edges are taken under the lock (references
+        to stored objects, which are never changed in place), then copied batch by batch
+        without holding it, so writers go on meanwhile."""
+        self._check_open()
+        self._require_no_transaction("snapshot")
+        with self._lock:
+            intents = [self._intents[i] for i in sorted(self._intents)]
+            edges = sorted(self._all_edges(), key=lambda e: e.key)
+            changes = self._change_seq
+        return hand_out(
+            ListSnapshot(
+                intents,
+                edges,
+                changes=changes,
+                batch_size=batch_size,
+                copy_intent=clone,
+                copy_edge=clone_edge,
+            )
+        )
+
+    def bulk_load(
+        self,
+        intents: Iterable[Intent],
+        edges: Iterable[Edge],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """Build the new state beside the live one, then swap it in with one statement."""
+        self._check_open()
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        with self._lock, gc_paused():
+            self._require_no_transaction("bulk_load")
+            if expected_changes is not None and expected_changes != self._change_seq:
+                raise TransactionError(
+                    f"the store changed since change {expected_changes} (now at "
+                    f"{self._change_seq}); nothing was loaded"
+                )
+            state = BulkState()
+            if replace:
+                state.removed_intents = len(self._intents)
+                state.removed_edges = len(self._all_edges())
+            else:
+                state.intents = dict(self._intents)
+                for edge in self._all_edges():
+                    state.index(edge)
+            for intent in intents:
+                state.intents[intent.id] = clone(intent)
+                state.written_intents += 1
+            for edge in edges:
+                for end, role in ((edge.source, "source"), (edge.target, "target")):
+                    if end not in state.intents:
+                        raise MissingEndpoint(end, role)
+                state.index(clone_edge(edge))
+                state.written_edges += 1
+            state.leased = {i for i, x in state.intents.items() if x.lease is not None}
+            self._install_bulk_state(state)
+            return LoadResult(
+                intents=state.written_intents,
+                edges=state.written_edges,
+                removed_intents=state.removed_intents,
+                removed_edges=state.removed_edges,
+                changes=self._change_seq,
+            )
+
+    def _install_bulk_state(self, state: BulkState) -> None:
+        """Make ``state`` the store's, in one statement: no interrupt leaves half of it.
+
+        The change feed moves on by one and forgets the rest, so a poller behind it is
+        told to re-read (``complete=False``)."""
+        self._intents, self._out, self._in, self._leased, self._recent, self._change_seq = (
+            state.intents,
+            state.out,
+            state.inn,
+            state.leased,
+            [],
+            self._change_seq + 1,
+        )
+
+    def check_integrity(self) -> builtins.list[IntegrityProblem]:
+        """The graph invariants (over a skeleton on disk) and the two indexes."""
+        self._check_open()
+        with self._lock:
+            ids = sorted(self._intents)
+            stored = self._all_edges()
+            edges = [(e.source, e.target, e.type.value) for e in stored]
+            problems = self._index_problems(stored)
+        return check_with_skeleton([ids], [edges]) + problems
+
+    def _index_problems(self, stored: builtins.list[Edge]) -> builtins.list[IntegrityProblem]:
+        problems = []
+        mirrored = {
+            e.key for by in self._in.values() for ends in by.values() for e in ends.values()
+        }
+        keys = {e.key for e in stored}
+        if mirrored != keys:
+            problems.append(
+                IntegrityProblem(
+                    kind="derived_state",
+                    message="the incoming-edge index differs from the edges in "
+                    f"{len(mirrored ^ keys)} place(s)",
+                    repairable=True,
+                )
+            )
+        leased = {i for i, x in self._intents.items() if x.lease is not None}
+        if leased != self._leased:
+            problems.append(
+                IntegrityProblem(
+                    kind="derived_state",
+                    message="the leased index differs from the intents for "
+                    f"{len(leased ^ self._leased)} intent(s)",
+                    ids=sorted(leased ^ self._leased)[:20],
+                    repairable=True,
+                )
+            )
+        return problems
+
+    def rebuild_derived_state(self) -> int:
+        """Rebuild the incoming-edge index and the leased index from the records."""
+        self._check_open()
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        with self._lock:
+            self._require_no_transaction("rebuild_derived_state")
+            stored = self._all_edges()
+            changed = len(self._index_problems(stored))
+            inn: Adjacency = {}
+            for edge in stored:
+                inn.setdefault(edge.target, {}).setdefault(edge.type, {})[edge.source] = edge
+            leased = {i for i, x in self._intents.items() if x.lease is not None}
+            self._in, self._leased = inn, leased
+            return changed
 
 
 CHANGE_HISTORY = 100_000

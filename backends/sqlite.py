@@ -13,7 +13,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -32,7 +32,9 @@ from intentgraph._base import (
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._transactions import Level
 from intentgraph._url import ParsedURL, check_query, query_flag
+from intentgraph.backends import _sqlite_bulk as _bulk
 from intentgraph.backends import _sqlite_graph as g
+from intentgraph.backends._sqlite_bulk import SqliteSnapshot
 from intentgraph.backends._sqlite_query import (
     FilterSQL,
     edge_from_json,
@@ -67,7 +69,7 @@ from intentgraph.models import (
     IntentStatus,
     as_edge_type,
 )
-from intentgraph.results import ChangeBatch, TreeNode
+from intentgraph.results import ChangeBatch, IntegrityProblem, LoadResult, TreeNode
 
 __all__ = ["SqliteStore"]
 
@@ -758,6 +760,35 @@ class SqliteStore(StoreBase):
         last = rows[-1][0] if rows else since
         changes = [as_change(tuple(r)) for r in rows]
         return ChangeBatch(seq=last, latest=max(mark, last), changes=changes, complete=True)
+
+    # --- whole-store operations (backends/_sqlite_bulk.py) ----------------------------
+
+    def snapshot(self, *, batch_size: int = 1000) -> AbstractContextManager[SqliteSnapshot]:
+        """A read transaction on a second, read-only connection: writers, in this process
+        or another, go on while it is read (see ``IntentStorage.snapshot``)."""
+        return _bulk.snapshot(self, batch_size)
+
+    def bulk_load(
+        self,
+        intents: Iterable[Intent],
+        edges: Iterable[Edge],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """Upsert every record in one ``BEGIN IMMEDIATE`` transaction, then recompute
+        ``unmet``, ``held`` and ``open_subgoals`` in three statements."""
+        return _bulk.bulk_load(
+            self, intents, edges, replace=replace, expected_changes=expected_changes
+        )
+
+    def check_integrity(self) -> builtins.list[IntegrityProblem]:
+        """``integrity_check``, the schema, every record, the graph and the blocked state."""
+        return _bulk.check_integrity(self)
+
+    def rebuild_derived_state(self) -> int:
+        """Recompute the copied columns and the blocked state from the records."""
+        return _bulk.rebuild_derived_state(self)
 
 
 _SUBTREE = """
