@@ -184,6 +184,23 @@ class SqliteSnapshot:
         for rows in self.rows("SELECT data FROM edges ORDER BY source, target, type"):
             yield [edge_from_json(r[0]) for r in rows]
 
+    def intent_json(self) -> Iterator[builtins.list[str]]:
+        yield from self._texts("SELECT data, json_valid(data), id FROM intents ORDER BY id")
+
+    def edge_json(self) -> Iterator[builtins.list[str]]:
+        yield from self._texts(
+            "SELECT data, json_valid(data), source || ' -' || type || '-> ' || target"
+            " FROM edges ORDER BY source, target, type"
+        )
+
+    def _texts(self, sql: str) -> Iterator[builtins.list[str]]:
+        """The stored JSON as it is (``intent_to_json`` wrote it), checked to be JSON."""
+        for rows in self.rows(sql):
+            if not all(r[1] for r in rows):
+                bad = next(r[2] for r in rows if not r[1])
+                raise StoreCorrupted(f"{self._path}: the record of {bad!r} is not JSON")
+            yield [r[0] for r in rows]
+
     def close(self) -> None:
         db, self._db = self._db, None
         if db is not None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._integrity import Skeleton
 from intentgraph.errors import StoreClosed
 from intentgraph.filters import IntentFilter
@@ -85,6 +86,14 @@ class ListSnapshot:
 
     def edges(self) -> Iterator[builtins.list[Edge]]:
         yield from self._batches(self._edges, self._copy_edge)
+
+    def intent_json(self) -> Iterator[builtins.list[str]]:
+        for batch in self._batches(self._intents, None):
+            yield [intent_to_json(i) for i in batch]
+
+    def edge_json(self) -> Iterator[builtins.list[str]]:
+        for batch in self._batches(self._edges, None):
+            yield [edge_to_json(e) for e in batch]
 
     def _batches(self, items: Sequence[_T], copy: Any) -> Iterator[builtins.list[_T]]:
         for start in range(0, len(items), self._batch):

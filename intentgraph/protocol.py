@@ -105,6 +105,25 @@ class Snapshot(Protocol):
         """
         ...
 
+    def intent_json(self) -> Iterator[builtins.list[str]]:
+        """Yield every intent as JSON text, in batches, in the order of ``intents``.
+
+        The text is what ``intent_to_json`` writes (the backup format's record). A store
+        that keeps that text hands it out without building models (SQLite: its ``data``
+        column, checked to be JSON, about ten times faster); the default builds the models
+        and writes them. Records are not validated on the way out: ``check_integrity``
+        does that, and a restore checks every record it reads.
+
+        Raises:
+            StoreCorrupted: a stored record is not JSON (names it).
+            StoreClosed: the ``with`` block was left.
+        """
+        ...
+
+    def edge_json(self) -> Iterator[builtins.list[str]]:
+        """Yield every edge as JSON text, in batches, in the order of ``edges``."""
+        ...
+
 
 @runtime_checkable
 class IntentStorage(Protocol):

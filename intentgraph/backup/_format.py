@@ -79,7 +79,17 @@ def _utc(value: Any) -> datetime:
 
 
 def parse_intent(obj: Any) -> Intent:
-    """Return the intent an ``intent`` record holds, fully checked.
+    """Return the intent an ``intent`` record holds, fully checked (see ``read_intent``).
+
+    Raises:
+        InvalidIntent: the record is not a valid stored intent.
+    """
+    return read_intent(obj)[0]
+
+
+def read_intent(obj: Any) -> tuple[Intent, bool]:
+    """Return the intent an ``intent`` record holds, fully checked, and whether the record
+    was already in the form intentgraph writes (its text then rebuilds the same intent).
 
     A record in the form intentgraph writes is assembled directly and re-checked field by
     field (``as_intent``); anything else goes through pydantic's validation, which names
@@ -90,6 +100,7 @@ def parse_intent(obj: Any) -> Intent:
         InvalidIntent: the record is not a valid stored intent.
     """
     intent: Intent | None = None
+    assembled: Intent | None = None
     if type(obj) is dict and obj.keys() == _INTENT_FIELDS:
         try:
             fields = dict(obj)
@@ -98,7 +109,7 @@ def parse_intent(obj: Any) -> Intent:
             fields["status"] = _STATUSES[fields["status"]]
             if fields["lease"] is not None:
                 fields["lease"] = Lease.model_validate(fields["lease"])
-            intent = _assemble(Intent, fields)
+            intent = assembled = _assemble(Intent, fields)
         except (ValueError, KeyError, TypeError, InvalidIntent):
             intent = None
     if intent is None:
@@ -111,7 +122,7 @@ def parse_intent(obj: Any) -> Intent:
     if intent.lease is not None and intent.status is not IntentStatus.EXECUTING:
         msg = "only an executing intent has a lease"
         raise InvalidIntent("intent", [{"loc": ("lease",), "msg": msg}])
-    return intent
+    return intent, intent is assembled
 
 
 def parse_edge(obj: Any) -> Edge:
@@ -120,6 +131,12 @@ def parse_edge(obj: Any) -> Edge:
     Raises:
         InvalidIntent: the record is not a valid edge.
     """
+    return read_edge(obj)[0]
+
+
+def read_edge(obj: Any) -> tuple[Edge, bool]:
+    """Return the edge an ``edge`` record holds, fully checked, and whether the record was
+    already in the form intentgraph writes."""
     if type(obj) is dict and obj.keys() == _EDGE_FIELDS:
         try:
             source, target, weight, metadata = (
@@ -139,12 +156,12 @@ def parse_edge(obj: Any) -> Edge:
                 fields = dict(obj)
                 fields["type"] = _TYPES[obj["type"]]
                 fields["created_at"] = _utc(obj["created_at"])
-                return _assemble(Edge, fields)  # type: ignore[no-any-return]
+                return _assemble(Edge, fields), True
         except (ValueError, KeyError, TypeError):
             pass
     if not isinstance(obj, dict):
         raise InvalidIntent("edge", [{"loc": (), "msg": "expected a JSON object"}])
-    return Edge.model_validate(obj)
+    return Edge.model_validate(obj), False
 
 
 def intent_from_canonical(fields: dict[str, Any]) -> Intent:

@@ -34,9 +34,9 @@ from intentgraph.backup._format import (
     edge_from_canonical,
     intent_from_canonical,
     open_backup,
-    parse_edge,
-    parse_intent,
+    read_edge,
     read_failure,
+    read_intent,
 )
 from intentgraph.backup._writer import Progress, write_backup
 from intentgraph.errors import BackupError, InvalidIntent, InvalidURL
@@ -222,7 +222,7 @@ class _Pass:
             if kind == "intent":
                 if section != "intent":
                     raise self.fail("an intent record after the edges (intents come first)")
-                intent = self.parse(parse_intent, payload, "intent")
+                intent, same = self.parse(read_intent, payload, "intent")
                 if last_id is not None and intent.id <= last_id:
                     raise self.fail(
                         f"intent id {intent.id!r} repeats"
@@ -230,12 +230,12 @@ class _Pass:
                         else f"intent id {intent.id!r} is out of order (ids are sorted)"
                     )
                 last_id = intent.id
-                self.intent(intent)
+                self.intent(intent, _inner(raw, 10) if same else None)
             elif kind == "edge":
                 if section == "intent":
                     self.rest_of_store_intents()
                     section = "edge"
-                edge = self.parse(parse_edge, payload, "edge")
+                edge, same = self.parse(read_edge, payload, "edge")
                 key = (edge.source, edge.target, edge.type.value)
                 if last_key is not None and key <= last_key:
                     raise self.fail(
@@ -251,7 +251,7 @@ class _Pass:
                     raise self.fail(
                         f"symmetric edge {_show(edge)} must have its ends in sorted order"
                     )
-                self.edge(edge)
+                self.edge(edge, _inner(raw, 8) if same else None)
             else:
                 raise self.fail(f"unknown record {kind!r}")
             counts[kind] += 1
@@ -309,7 +309,7 @@ class _Pass:
 
     # --- staging, and the merge rule ------------------------------------------------
 
-    def intent(self, intent: Intent) -> None:
+    def intent(self, intent: Intent, text: str | None) -> None:
         apply = 1
         stored = self.stored_intents
         if stored is not None:
@@ -318,7 +318,9 @@ class _Pass:
             if mine is not None and mine.id == intent.id:
                 stored.take()
                 apply = self.merge_intent(mine, intent)
-        self.node(intent.id, self.line, apply, intent_to_json(intent) if apply else None)
+        if apply and text is None:
+            text = intent_to_json(intent)
+        self.node(intent.id, self.line, apply, text if apply else None)
 
     def merge_intent(self, mine: Intent, theirs: Intent) -> int:
         if theirs.version > mine.version:
@@ -335,7 +337,7 @@ class _Pass:
             "--mode replace, or into another store, and compare)"
         )
 
-    def edge(self, edge: Edge) -> None:
+    def edge(self, edge: Edge, text: str | None) -> None:
         apply = 1
         if self.stored_edges is not None:
             stored = self.stored_edges
@@ -351,7 +353,7 @@ class _Pass:
                     )
                 self.plan.unchanged += 1
                 apply = 0
-        self.link(edge, self.line, apply)
+        self.link(edge, self.line, apply, text)
 
     def rest_of_store_intents(self) -> None:
         stored = self.stored_intents
@@ -375,8 +377,8 @@ class _Pass:
         if len(self.nodes) >= _STAGE:
             self.flush()
 
-    def link(self, edge: Edge, line: int | None, apply: int) -> None:
-        data = edge_to_json(edge) if apply else None
+    def link(self, edge: Edge, line: int | None, apply: int, text: str | None = None) -> None:
+        data = (text or edge_to_json(edge)) if apply else None
         self.links.append((edge.source, edge.target, edge.type.value, line, apply, data))
         if len(self.links) >= _STAGE:
             self.flush()
@@ -388,6 +390,18 @@ class _Pass:
         if self.links:
             self.plan.skeleton.add_edges(self.links)
             self.links = []
+
+
+def _inner(raw: bytes, start: int) -> str | None:
+    """Return the record inside a line written as ``{"kind":{...}}``, or None."""
+    end = len(raw) - 1 if raw.endswith(b"}\n") else len(raw)
+    if (
+        raw[end - 1 : end] != b"}"
+        or raw[start - 1 : start] != b":"
+        or raw[start : start + 1] != b"{"
+    ):
+        return None
+    return raw[start : end - 1].decode()
 
 
 def _counts_ok(counts: Any) -> bool:

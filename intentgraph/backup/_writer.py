@@ -15,7 +15,6 @@ from typing import IO, Any
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
-from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._transactions import gc_paused
 from intentgraph.backup._format import FORMAT, VERSION
 from intentgraph.errors import StorageError
@@ -127,15 +126,15 @@ def _write(
             }
             emit(b'{"header":' + pydantic_core.to_json(header) + b"}\n")
             done = 0
-            for batch in view.intents():
-                emit(b"".join(b'{"intent":%s}\n' % intent_to_json(i).encode() for i in batch))
-                done += len(batch)
+            for texts in view.intent_json():
+                emit("".join(['{"intent":' + t + "}\n" for t in texts]).encode())
+                done += len(texts)
                 if progress:
                     progress("intents", done, counts["intents"])
             done = 0
-            for edges in view.edges():
-                emit(b"".join(b'{"edge":%s}\n' % edge_to_json(e).encode() for e in edges))
-                done += len(edges)
+            for texts in view.edge_json():
+                emit("".join(['{"edge":' + t + "}\n" for t in texts]).encode())
+                done += len(texts)
                 if progress:
                     progress("edges", done, counts["edges"])
             digest = sha.hexdigest()

@@ -299,3 +299,34 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path) -
     with ig.open_store(url) as store:
         assert [i.id for i in store.list(order_by="id")] == ["build", "docs", "release", "tag"]
         assert store.check_integrity() == []
+
+
+def test_every_kind_of_damaged_backup_exits_4_and_leaves_the_store_as_it_was(
+    tmp_path: Path,
+) -> None:
+    from tests.backup.test_backup import damaged, dump
+    from tests.backup.test_backup import fill as fill_backup
+
+    source = ig.open_store("memory://")
+    fill_backup(source)
+    saved = tmp_path / "saved.jsonl"
+    backup.write_backup(source, saved)
+    url = url_for("sqlite", tmp_path)
+    fill(url)
+    with ig.open_store(url) as store:
+        before = dump(store)
+    for how in (
+        "flipped byte",
+        "truncated",
+        "future version",
+        "wrong checksum",
+        "dangling edge",
+        "duplicate id",
+    ):
+        path, expect = damaged(saved, tmp_path, how)
+        done = run("restore", str(path), "--store", url)
+        assert done.returncode == 4, (how, done.stderr)
+        assert expect in done.stderr and ", line " in done.stderr, (how, done.stderr)
+        assert done.stderr.count("\n") <= 2, how
+    with ig.open_store(url) as store:
+        assert dump(store) == before

@@ -11,6 +11,7 @@ import pytest
 
 import intentgraph as ig
 from intentgraph._base import StoreBase
+from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph.errors import ReadOnlyStore, TransactionError
 from tests.conftest import BACKENDS, url_for
 
@@ -53,6 +54,11 @@ def test_a_snapshot_gives_every_record_in_key_order_with_counts(store: StoreBase
         assert view.edge_count == 4
         assert flat(view.edges()) == store.edges()
         assert view.changes == store.changes(limit=0).latest
+        # The JSON text is what the codec writes of the same records.
+        texts = [t for batch in view.intent_json() for t in batch]
+        assert texts == [intent_to_json(i) for i in flat(view.intents())]  # type: ignore[arg-type]
+        texts = [t for batch in view.edge_json() for t in batch]
+        assert texts == [edge_to_json(e) for e in store.edges()]
 
 
 def test_a_snapshot_does_not_see_writes_made_after_it_was_taken(store: StoreBase) -> None:
