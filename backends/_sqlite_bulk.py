@@ -13,14 +13,17 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from pydantic_core import from_json as _from_json
 
 from intentgraph._base import as_intent, storable_id
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._integrity import Skeleton
 from intentgraph._transactions import gc_paused
-from intentgraph.backends._sqlite_query import edge_from_json, intent_from_json
+from intentgraph.backends._sqlite_query import edge_from_json, intent_from_json, to_us
 from intentgraph.backends._sqlite_schema import SCHEMA_VERSION, schema_problems, user_version
 from intentgraph.errors import (
     IntentGraphError,
@@ -235,41 +238,113 @@ def bulk_load(
 ) -> LoadResult:
     from intentgraph.backends.sqlite import _row
 
+    return _load(
+        store,
+        ([_row(i, intent_to_json(i)) for i in batch] for batch in _batches(intents)),
+        ([(e.source, e.type.value, e.target, edge_to_json(e)) for e in b] for b in _batches(edges)),
+        replace=replace,
+        expected_changes=expected_changes,
+    )
+
+
+def bulk_load_json(
+    store: SqliteStore,
+    intents: Iterable[str],
+    edges: Iterable[str],
+    *,
+    replace: bool,
+    expected_changes: int | None,
+) -> LoadResult:
+    """Store the texts as they are; read only the fields the columns copy."""
+    return _load(
+        store,
+        ([_text_row(t) for t in batch] for batch in _batches(intents)),
+        ([_edge_text_row(t) for t in batch] for batch in _batches(edges)),
+        replace=replace,
+        expected_changes=expected_changes,
+    )
+
+
+_fromiso = datetime.fromisoformat
+
+
+def _text_row(text: str) -> tuple[Any, ...]:
+    """The row ``_row`` makes of the intent this text holds, without building the intent."""
+    f = _from_json(text)
+    lease = f["lease"]
+    return (
+        f["id"],
+        f["status"],
+        f["priority"],
+        f["name"],
+        f["session_id"],
+        to_us(_fromiso(f["created_at"])),
+        to_us(_fromiso(f["updated_at"])),
+        (f["name"] + "\n" + f["goal"]).casefold(),  # search_text()
+        None if lease is None else to_us(_fromiso(lease["expires_at"])),
+        text,
+    )
+
+
+def _edge_text_row(text: str) -> tuple[Any, ...]:
+    f = _from_json(text)
+    return (f["source"], f["type"], f["target"], text)
+
+
+def _load(
+    store: SqliteStore,
+    intent_rows: Iterable[builtins.list[tuple[Any, ...]]],
+    edge_rows: Iterable[builtins.list[tuple[Any, ...]]],
+    *,
+    replace: bool,
+    expected_changes: int | None,
+) -> LoadResult:
     store._check_open()
     if store._read_only:
         raise ReadOnlyStore(f"{store._url} is open read-only")
     store._require_no_transaction("bulk_load")
     removed_intents = removed_edges = written_intents = written_edges = 0
-    with gc_paused(), store._write():
-        db = store._conn
-        mark = _change_mark(db)
-        if expected_changes is not None and expected_changes != mark:
-            raise TransactionError(
-                f"the store changed since change {expected_changes} (now at {mark}); "
-                "nothing was loaded"
-            )
-        if replace:
-            removed_edges = db.execute("DELETE FROM edges").rowcount
-            removed_intents = db.execute("DELETE FROM intents").rowcount
-        for batch in _batches(intents):
-            db.executemany(_UPSERT_INTENT, [_row(i, intent_to_json(i)) for i in batch])
-            written_intents += len(batch)
-        for batch in _batches(edges):
-            rows = [(e.source, e.type.value, e.target, edge_to_json(e)) for e in batch]
-            try:
-                db.executemany(_UPSERT_EDGE, rows)
-            except sqlite3.IntegrityError as exc:
-                _name_missing_end(db, batch)
-                raise StoreCorrupted(f"an edge could not be loaded: {exc}") from exc
-            written_edges += len(batch)
-        db.execute(_REPAIR)
-        # The feed moves on by one and forgets older changes: pollers behind it re-read.
-        db.execute("DELETE FROM changes")
-        moved = db.execute(
-            "UPDATE sqlite_sequence SET seq = ? WHERE name = 'changes'", (mark + 1,)
-        ).rowcount
-        if not moved:
-            db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?)", (mark + 1,))
+    with store._lock:
+        conn = store._conn
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+        # Index pages of a million random keys: a larger page cache for the load only.
+        conn.execute(f"PRAGMA cache_size = {-_LOAD_CACHE_KB}")
+        try:
+            with gc_paused(), store._write():
+                db = store._conn
+                mark = _change_mark(db)
+                if expected_changes is not None and expected_changes != mark:
+                    raise TransactionError(
+                        f"the store changed since change {expected_changes} (now at {mark}); "
+                        "nothing was loaded"
+                    )
+                if replace:
+                    removed_edges = db.execute("DELETE FROM edges").rowcount
+                    removed_intents = db.execute("DELETE FROM intents").rowcount
+                for rows in intent_rows:
+                    db.executemany(_UPSERT_INTENT, rows)
+                    written_intents += len(rows)
+                for rows in edge_rows:
+                    try:
+                        db.executemany(_UPSERT_EDGE, rows)
+                    except sqlite3.IntegrityError as exc:
+                        _name_missing_end(db, rows)
+                        raise StoreCorrupted(f"an edge could not be loaded: {exc}") from exc
+                    written_edges += len(rows)
+                db.execute(_REPAIR)
+                # The feed moves on by one and forgets older changes: pollers re-read.
+                db.execute("DELETE FROM changes")
+                moved = db.execute(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'changes'", (mark + 1,)
+                ).rowcount
+                if not moved:
+                    db.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?)",
+                        (mark + 1,),
+                    )
+        finally:
+            if not store.closed:
+                conn.execute(f"PRAGMA cache_size = {int(cache)}")
     return LoadResult(
         intents=written_intents,
         edges=written_edges,
@@ -279,9 +354,12 @@ def bulk_load(
     )
 
 
-def _name_missing_end(db: sqlite3.Connection, batch: builtins.list[Edge]) -> None:
-    for edge in batch:
-        for end, role in ((edge.source, "source"), (edge.target, "target")):
+_LOAD_CACHE_KB = 64 * 1024
+
+
+def _name_missing_end(db: sqlite3.Connection, rows: builtins.list[tuple[Any, ...]]) -> None:
+    for source, _, target, _ in rows:
+        for end, role in ((source, "source"), (target, "target")):
             if db.execute("SELECT 1 FROM intents WHERE id = ?", (end,)).fetchone() is None:
                 raise MissingEndpoint(end, role)
 

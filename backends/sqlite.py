@@ -782,6 +782,19 @@ class SqliteStore(StoreBase):
             self, intents, edges, replace=replace, expected_changes=expected_changes
         )
 
+    def bulk_load_json(
+        self,
+        intents: Iterable[str],
+        edges: Iterable[str],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """Store the texts as they are, reading only the fields the columns copy."""
+        return _bulk.bulk_load_json(
+            self, intents, edges, replace=replace, expected_changes=expected_changes
+        )
+
     def check_integrity(self) -> builtins.list[IntegrityProblem]:
         """``integrity_check``, the schema, every record, the graph and the blocked state."""
         return _bulk.check_integrity(self)

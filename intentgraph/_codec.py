@@ -9,13 +9,21 @@ the handler's exception (``KeyboardInterrupt``, a timeout) into a serialization 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pydantic_core
 
-from intentgraph.models import Edge, Intent
+from intentgraph.models import Edge, EdgeType, Intent, IntentStatus, Lease
 
-__all__ = ["edge_fields", "edge_to_json", "intent_fields", "intent_to_json"]
+__all__ = [
+    "edge_fields",
+    "edge_from_written",
+    "edge_to_json",
+    "intent_fields",
+    "intent_from_written",
+    "intent_to_json",
+]
 
 _to_json = pydantic_core.to_json
 
@@ -45,3 +53,38 @@ def intent_to_json(intent: Intent) -> str:
 def edge_to_json(edge: Edge) -> str:
     """Return the edge as compact JSON, as ``edge.model_dump_json()`` would."""
     return _to_json(edge_fields(edge)).decode()
+
+
+_STATUSES = {s.value: s for s in IntentStatus}
+_TYPES = {t.value: t for t in EdgeType}
+_fromiso = datetime.fromisoformat
+
+
+def _assemble(cls: type[Any], fields: dict[str, Any]) -> Any:
+    # What model_construct does, without its per-field defaults: every field is present.
+    obj = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def intent_from_written(text: str | bytes) -> Intent:
+    """Rebuild, without validating it again, an intent from the JSON ``intent_to_json``
+    wrote of a valid intent (or any text of that record in that form, checked before)."""
+    fields = pydantic_core.from_json(text)
+    fields["created_at"] = _fromiso(fields["created_at"])
+    fields["updated_at"] = _fromiso(fields["updated_at"])
+    fields["status"] = _STATUSES[fields["status"]]
+    if fields["lease"] is not None:
+        fields["lease"] = Lease.model_validate(fields["lease"])
+    return _assemble(Intent, fields)  # type: ignore[no-any-return]
+
+
+def edge_from_written(text: str | bytes) -> Edge:
+    """Rebuild, without validating it again, an edge from the JSON ``edge_to_json`` wrote."""
+    fields = pydantic_core.from_json(text)
+    fields["type"] = _TYPES[fields["type"]]
+    fields["created_at"] = _fromiso(fields["created_at"])
+    return _assemble(Edge, fields)  # type: ignore[no-any-return]

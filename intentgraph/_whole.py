@@ -12,7 +12,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph._codec import (
+    edge_from_written,
+    edge_to_json,
+    intent_from_written,
+    intent_to_json,
+)
 from intentgraph._integrity import Skeleton
 from intentgraph.errors import StoreClosed
 from intentgraph.filters import IntentFilter
@@ -39,6 +44,14 @@ class _Store(Protocol):
     def edges(self) -> builtins.list[Edge]: ...
     def changes(self, since: int = 0, *, limit: int | None = 1000) -> ChangeBatch: ...
     def snapshot(self, *, batch_size: int = 1000) -> AbstractContextManager[Snapshot]: ...
+    def bulk_load(
+        self,
+        intents: Iterable[Intent],
+        edges: Iterable[Edge],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult: ...
 
 
 __all__ = ["ListSnapshot", "WholeStore", "check_with_skeleton", "hand_out"]
@@ -158,6 +171,22 @@ class WholeStore:
         # version at 1, ``update`` moves it on), and checking each edge would cost what
         # bulk loading exists to save.
         raise NotImplementedError(f"the {self.backend_name} backend has no bulk_load")
+
+    def bulk_load_json(
+        self: _Store,
+        intents: Iterable[str],
+        edges: Iterable[str],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """The default: build the models (without validating them again), then ``bulk_load``."""
+        return self.bulk_load(
+            (intent_from_written(t) for t in intents),
+            (edge_from_written(t) for t in edges),
+            replace=replace,
+            expected_changes=expected_changes,
+        )
 
     def check_integrity(self: _Store) -> builtins.list[IntegrityProblem]:
         """The default check: the graph invariants over a snapshot."""

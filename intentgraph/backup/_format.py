@@ -35,8 +35,6 @@ __all__ = [
     "FORMAT",
     "READS",
     "VERSION",
-    "edge_from_canonical",
-    "intent_from_canonical",
     "open_backup",
     "parse_edge",
     "parse_intent",
@@ -162,23 +160,6 @@ def read_edge(obj: Any) -> tuple[Edge, bool]:
     if not isinstance(obj, dict):
         raise InvalidIntent("edge", [{"loc": (), "msg": "expected a JSON object"}])
     return Edge.model_validate(obj), False
-
-
-def intent_from_canonical(fields: dict[str, Any]) -> Intent:
-    """Rebuild an intent from the JSON ``intent_to_json`` wrote of a checked intent."""
-    fields["created_at"] = _fromiso(fields["created_at"])
-    fields["updated_at"] = _fromiso(fields["updated_at"])
-    fields["status"] = _STATUSES[fields["status"]]
-    if fields["lease"] is not None:
-        fields["lease"] = Lease.model_validate(fields["lease"])
-    return _assemble(Intent, fields)  # type: ignore[no-any-return]
-
-
-def edge_from_canonical(fields: dict[str, Any]) -> Edge:
-    """Rebuild an edge from the JSON ``edge_to_json`` wrote of a checked edge."""
-    fields["type"] = _TYPES[fields["type"]]
-    fields["created_at"] = _fromiso(fields["created_at"])
-    return _assemble(Edge, fields)  # type: ignore[no-any-return]
 
 
 def open_backup(raw: IO[bytes]) -> IO[bytes]:

@@ -31,8 +31,6 @@ from intentgraph.backup._format import (
     FORMAT,
     READ_ERRORS,
     READS,
-    edge_from_canonical,
-    intent_from_canonical,
     open_backup,
     read_edge,
     read_failure,
@@ -428,32 +426,22 @@ def _check_graph(plan: RestorePlan, progress: Progress | None) -> None:
 
 
 def apply(plan: RestorePlan, store: IntentStorage, *, progress: Progress | None = None) -> Any:
-    """Write a checked plan into ``store`` in one ``bulk_load`` (pass 2)."""
+    """Write a checked plan into ``store`` in one ``bulk_load_json`` (pass 2)."""
     skeleton = plan.skeleton
-    total_intents = skeleton.count("node", applied=True)
-    total_edges = skeleton.count("edge", applied=True)
+    total = skeleton.count("node", applied=True) + skeleton.count("edge", applied=True)
+    done = 0
 
-    def intents() -> Iterator[Intent]:
-        done = 0
-        for batch in skeleton.staged("node"):
-            for data in batch:
-                yield intent_from_canonical(pydantic_core.from_json(data))
+    def staged(table: str) -> Iterator[str]:
+        nonlocal done
+        for batch in skeleton.staged(table):
+            yield from batch
             done += len(batch)
             if progress:
-                progress("loading", done, total_intents + total_edges)
+                progress("loading", done, total)
 
-    def edges() -> Iterator[Edge]:
-        done = total_intents
-        for batch in skeleton.staged("edge"):
-            for data in batch:
-                yield edge_from_canonical(pydantic_core.from_json(data))
-            done += len(batch)
-            if progress:
-                progress("loading", done, total_intents + total_edges)
-
-    return store.bulk_load(
-        intents(),
-        edges(),
+    return store.bulk_load_json(
+        staged("node"),
+        staged("edge"),
         replace=plan.mode == "replace",
         expected_changes=plan.expected_changes,
     )

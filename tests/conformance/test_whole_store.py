@@ -154,3 +154,20 @@ def test_a_read_only_store_refuses_bulk_load(kind: str, tmp_path: Path) -> None:
             reader.bulk_load([], [])
         with reader.snapshot() as view:
             assert view.intent_count == 1
+
+
+@pytest.mark.parametrize("target_kind", BACKENDS)
+def test_bulk_load_json_stores_the_written_text_like_bulk_load(
+    store: StoreBase, target_kind: str, tmp_path: Path
+) -> None:
+    fill(store)
+    (tmp_path / "t").mkdir()
+    with ig.open_store(url_for(target_kind, tmp_path / "t")) as target:
+        with store.snapshot() as view:
+            texts = [t for batch in view.intent_json() for t in batch]
+            edge_texts = [t for batch in view.edge_json() for t in batch]
+        result = target.bulk_load_json(texts, edge_texts, replace=True)
+        assert (result.intents, result.edges) == (4, 4)
+        assert dump(target) == dump(store)
+        assert target.check_integrity() == []
+        assert target.rebuild_derived_state() == 0
