@@ -513,6 +513,15 @@ def restore(
     )
 
 
+def _prefixed(progress: Progress, prefix: str) -> Progress:
+    """Report another operation's phases under names of their own (``read intents``)."""
+
+    def report(phase: str, done: int, total: int | None) -> None:
+        progress(prefix + phase, done, total)
+
+    return report
+
+
 def _staging_dir(store: IntentStorage) -> str | None:
     """Stage beside a file store (same disk, known to have room), else in TMPDIR."""
     path = getattr(store, "path", None) or getattr(store, "_path", None)
@@ -541,7 +550,8 @@ def copy_store(
     )
     os.close(fd)
     try:
-        write_backup(source, tmp, compress=False, progress=progress)
+        reading = None if progress is None else _prefixed(progress, "read ")
+        write_backup(source, tmp, compress=False, progress=reading)
         summary = restore(tmp, target, mode=mode, progress=progress, name=source.url)
     finally:
         with contextlib.suppress(OSError):

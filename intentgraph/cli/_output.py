@@ -153,7 +153,7 @@ class Output:
         )
 
         bars = Progress(
-            TextColumn("{task.description:<9}"),
+            TextColumn("{task.description:<12}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("[progress.data.speed]{task.fields[rate]}"),
