@@ -233,6 +233,16 @@ _DEGREES = (
 )
 
 
+RECOUNT = (
+    "DELETE FROM counters WHERE name != 'blocking'",
+    "DELETE FROM degrees",
+    f"INSERT INTO degrees {_DEGREES}",
+    *(f"INSERT INTO counters {sql}" for sql in _RECOUNTS),
+    "UPDATE counters SET n = random() WHERE name = 'blocking'",
+)
+"""Statements that recount what the triggers keep (``verify --repair``)."""
+
+
 def counter_problems(conn: sqlite3.Connection) -> list[str]:
     """Return where the counts the triggers keep differ from a recount (empty: none).
 

@@ -44,7 +44,7 @@ from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_query, query_flag
 from intentgraph.backends._json_layout import LayoutError, iter_document
 from intentgraph.backends._memory_index import compact
-from intentgraph.backends.memory import MemoryStore, RedoOp, change_record
+from intentgraph.backends.memory import BulkState, MemoryStore, RedoOp, change_record
 from intentgraph.errors import (
     InvalidIntent,
     InvalidURL,
@@ -55,6 +55,7 @@ from intentgraph.errors import (
     StoreUnavailable,
 )
 from intentgraph.models import Edge, EdgeType, Intent
+from intentgraph.results import IntegrityProblem
 
 log = logging.getLogger("intentgraph")
 T = TypeVar("T")
@@ -548,6 +549,43 @@ class JsonFileStore(MemoryStore):
             "read_only": self._read_only,
         }
 
+    # --- whole-store operations: bulk load, integrity ---------------------------------
+
+    def _install_bulk_state(self, state: BulkState) -> None:
+        """Write the new state as the document (not one giant journal line), then swap it in.
+
+        The new state goes into memory first and ``_fold`` writes it: the document (temp
+        file, fsync, rename: the commit point on disk) and a new, empty journal (the old
+        journal's lines are all at or below the document's ``seq``, so a reader skips them
+        anyway). If anything stops it before the rename, the old state comes back; after
+        the rename, the new state stays, as on disk.
+        """
+        old = self._bulk_fields()
+        before = _inode(self.path)
+        try:
+            super()._install_bulk_state(state)
+            self._fold()
+        except BaseException:
+            if _inode(self.path) == before:  # the document was not replaced: undo
+                self.__dict__.update(old)
+            raise
+
+    def check_integrity(self) -> builtins.list[IntegrityProblem]:
+        """The memory checks, and every line of the journal against its checksum."""
+        problems = super().check_integrity()
+        with self._lock:
+            data = self._read_journal()
+        lines = data.split(b"\n")
+        for number, line in enumerate(lines[:-1], start=1):
+            if _decode_line(line) is None:
+                problems.append(
+                    IntegrityProblem(
+                        kind="journal",
+                        message=f"{self.journal_path}: line {number} fails its checksum",
+                    )
+                )
+        return problems
+
 
 def _from_signal_handler(exc: BaseException) -> bool:
     """Return True for an ``OSError`` that came from neither the OS nor intentgraph: what a
@@ -688,3 +726,10 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, cast
 
@@ -28,9 +29,10 @@ from intentgraph._base import (
     pick_direction,
 )
 from intentgraph._queries import UNFINISHED, Counts, ready_key
-from intentgraph._transactions import Level
+from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_no_location, check_query
-from intentgraph.backends._memory_index import EdgeKey, GraphIndex
+from intentgraph._whole import ListSnapshot, check_with_skeleton, hand_out
+from intentgraph.backends._memory_index import EdgeKey, GraphIndex, compact
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -39,7 +41,9 @@ from intentgraph.errors import (
     IntentNotFound,
     MissingEndpoint,
     MultipleParents,
+    ReadOnlyStore,
     StoreCorrupted,
+    TransactionError,
 )
 from intentgraph.filters import Direction, IntentFilter
 from intentgraph.models import (
@@ -51,7 +55,15 @@ from intentgraph.models import (
     IntentStatus,
     as_edge_type,
 )
-from intentgraph.results import BlockedIntent, Change, ChangeBatch, ChangeOp, TreeNode
+from intentgraph.results import (
+    BlockedIntent,
+    Change,
+    ChangeBatch,
+    ChangeOp,
+    IntegrityProblem,
+    LoadResult,
+    TreeNode,
+)
 
 # Redo operations, in the order they were applied:
 #   ("put", Intent) | ("del", id) | ("edge", Edge) | ("unedge", EdgeKey)
@@ -60,6 +72,28 @@ RedoOp = tuple[str, Any]
 _SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
 _CONFLICTS = EdgeType.CONFLICTS_WITH
 _NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
+
+
+class BulkState(GraphIndex):
+    """A whole new state of a memory store, built beside the live one by ``bulk_load``
+    (nothing maintained while it fills; ``_rebuild_index`` once at the end)."""
+
+    def __init__(self) -> None:
+        self._init_index()
+        self._maintaining = False
+        self.written_intents = self.written_edges = 0
+        self.removed_intents = self.removed_edges = 0
+
+    def index(self, edge: Edge) -> None:
+        """Add ``edge``, or put it in place of the stored edge with its key."""
+        source, target, etype = edge.key
+        value = compact(edge)
+        if not self._load_edge(source, target, etype, value):
+            self._out[etype][source][target] = self._in[etype][target][source] = value
+
+    def fields(self) -> dict[str, Any]:
+        """What a store takes over from this state: the data and every maintained value."""
+        return {k: v for k, v in vars(self).items() if k.startswith("_")}
 
 
 class MemoryStore(GraphIndex, StoreBase):
@@ -493,6 +527,183 @@ class MemoryStore(GraphIndex, StoreBase):
         check_no_location(url)  # memory://somehost names no place: refuse, do not ignore
         check_query(url, set())
         return cls(url="memory://")
+
+    # --- whole-store operations: snapshot, bulk load, integrity -----------------------
+
+    def snapshot(self, *, batch_size: int = 1000) -> AbstractContextManager[ListSnapshot]:
+        """A consistent view: the sorted ids and edges are taken under the lock (references
+        to stored objects, which are never changed in place), then copied batch by batch
+        without holding it, so writers go on meanwhile."""
+        self._check_open()
+        self._require_no_transaction("snapshot")
+        with self._lock:
+            intents = [self._intents[i] for i in sorted(self._intents)]
+            edges = sorted(self._all_edges(), key=lambda e: e.key)
+            changes = self._change_seq
+        return hand_out(
+            ListSnapshot(
+                intents,
+                edges,
+                changes=changes,
+                batch_size=batch_size,
+                copy_intent=clone,
+                copy_edge=clone_edge,
+            )
+        )
+
+    def bulk_load(
+        self,
+        intents: Iterable[Intent],
+        edges: Iterable[Edge],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """Build the new state beside the live one, then swap it in with one statement."""
+        self._check_open()
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        with self._lock, gc_paused():
+            self._require_no_transaction("bulk_load")
+            if expected_changes is not None and expected_changes != self._change_seq:
+                raise TransactionError(
+                    f"the store changed since change {expected_changes} (now at "
+                    f"{self._change_seq}); nothing was loaded"
+                )
+            state = BulkState()
+            if replace:
+                state.removed_intents = len(self._intents)
+                state.removed_edges = sum(self._edge_counts.values())
+            else:
+                state._intents = dict(self._intents)
+                for etype, by_source in self._out.items():
+                    for source, ends in by_source.items():
+                        for target, value in ends.items():
+                            state._load_edge(source, target, etype, value)
+            for intent in intents:
+                state._intents[intent.id] = kept(clone(intent))
+                state.written_intents += 1
+            for edge in edges:
+                for end, role in ((edge.source, "source"), (edge.target, "target")):
+                    if end not in state._intents:
+                        raise MissingEndpoint(end, role)
+                state.index(kept_edge(clone_edge(edge)))
+                state.written_edges += 1
+            state._rebuild_index()
+            state._blocking_version = self._blocking_version + 1  # no cache outlives it
+            self._install_bulk_state(state)
+            return LoadResult(
+                intents=state.written_intents,
+                edges=state.written_edges,
+                removed_intents=state.removed_intents,
+                removed_edges=state.removed_edges,
+                changes=self._change_seq,
+            )
+
+    def _install_bulk_state(self, state: BulkState) -> None:
+        """Make ``state`` the store's, in one statement: no interrupt leaves half of it.
+
+        The change feed moves on by one and forgets the rest, so a poller behind it is
+        told to re-read (``complete=False``)."""
+        fields = state.fields()
+        fields.update(_recent=[], _change_seq=self._change_seq + 1)
+        self.__dict__.update(fields)
+
+    def _bulk_fields(self) -> dict[str, Any]:
+        """The store's current values of what ``_install_bulk_state`` replaces."""
+        names = [*BulkState().fields(), "_recent", "_change_seq"]
+        return {name: self.__dict__[name] for name in names}
+
+    def check_integrity(self) -> builtins.list[IntegrityProblem]:
+        """The graph invariants (over a skeleton on disk), and every maintained value
+        against a recomputation from the records."""
+        self._check_open()
+        with self._lock:
+            ids = sorted(self._intents)
+            stored = self._all_edges()
+            edges = [(e.source, e.target, e.type.value) for e in stored]
+            problems = self._index_problems(stored)
+        return check_with_skeleton([ids], [edges]) + problems
+
+    def _index_problems(self, stored: builtins.list[Edge]) -> builtins.list[IntegrityProblem]:
+        problems = []
+        mirrored = {
+            (source, target, etype)
+            for etype, by_target in self._in.items()
+            for target, starts in by_target.items()
+            for source in starts
+        }
+        keys = {e.key for e in stored}
+        if mirrored != keys:
+            problems.append(
+                IntegrityProblem(
+                    kind="derived_state",
+                    message="the incoming-edge index differs from the edges in "
+                    f"{len(mirrored ^ keys)} place(s)",
+                    repairable=True,
+                )
+            )
+        fresh = BulkState()
+        fresh._intents = self._intents
+        for edge in stored:
+            fresh.index(edge)
+        try:
+            fresh._rebuild_index()
+        except (KeyError, StoreCorrupted):
+            return problems  # dangling edges or a cycle: the graph checks name them
+        for name, what in _MAINTAINED.items():
+            want, got = getattr(fresh, name), getattr(self, name)
+            if want != got:
+                differ = _differing(want, got)
+                problems.append(
+                    IntegrityProblem(
+                        kind="derived_state",
+                        message=f"the maintained {what} differs from the records"
+                        f" for {len(differ)} intent(s)",
+                        ids=differ[:20],
+                        repairable=True,
+                    )
+                )
+        return problems
+
+    def rebuild_derived_state(self) -> int:
+        """Rebuild the incoming-edge index and every maintained value from the records."""
+        self._check_open()
+        if self._read_only:
+            raise ReadOnlyStore(f"{self._url} is open read-only")
+        with self._lock:
+            self._require_no_transaction("rebuild_derived_state")
+            stored = self._all_edges()
+            changed = len(self._index_problems(stored))
+            if changed:
+                fresh = BulkState()
+                fresh._intents = self._intents
+                for edge in stored:
+                    fresh.index(edge)
+                fresh._rebuild_index()
+                fresh._blocking_version = self._blocking_version + 1
+                self.__dict__.update(fresh.fields())
+            return changed
+
+
+_MAINTAINED = {
+    "_leased": "leased index",
+    "_status_ids": "index by status",
+    "_unmet": "count of unmet dependencies",
+    "_open": "count of open subgoals",
+    "_held": "held set",
+    "_ready_key": "ready index",
+}
+"""The maintained values ``check_integrity`` recomputes, and what to call each."""
+
+
+def _differing(want: Any, got: Any) -> builtins.list[str]:
+    """The ids whose maintained values differ (sets, or dicts keyed by id or status)."""
+    if isinstance(want, set):
+        return sorted(want ^ got)
+    if want and isinstance(next(iter(want)), IntentStatus):
+        return sorted(set().union(*(want[s] ^ got[s] for s in want)))
+    return sorted(k for k in want.keys() | got.keys() if want.get(k) != got.get(k))
 
 
 CHANGE_HISTORY = 100_000

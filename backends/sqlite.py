@@ -15,7 +15,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +29,9 @@ from intentgraph._base import (
 from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
 from intentgraph._transactions import Level
 from intentgraph._url import ParsedURL, check_query, query_flag
+from intentgraph.backends import _sqlite_bulk as _bulk
 from intentgraph.backends import _sqlite_graph as g
+from intentgraph.backends._sqlite_bulk import SqliteSnapshot
 from intentgraph.backends._sqlite_lock import WriterLock
 from intentgraph.backends._sqlite_query import (
     json_list,
@@ -62,6 +64,7 @@ from intentgraph.models import (
     IntentStatus,
     as_edge_type,
 )
+from intentgraph.results import IntegrityProblem, LoadResult
 
 __all__ = ["SqliteStore"]
 
@@ -575,3 +578,46 @@ class SqliteStore(SqliteReads):
             removed = Edge.model_construct(source=source, target=target, type=etype)
             self._edge_changed(db, removed, -1)
             self._record([("remove_edge", source, target, etype.value, None)])
+
+    # --- whole-store operations (backends/_sqlite_bulk.py) ----------------------------
+
+    def snapshot(self, *, batch_size: int = 1000) -> AbstractContextManager[SqliteSnapshot]:
+        """A read transaction on a second, read-only connection: writers, in this process
+        or another, go on while it is read (see ``IntentStorage.snapshot``)."""
+        return _bulk.snapshot(self, batch_size)
+
+    def bulk_load(
+        self,
+        intents: Iterable[Intent],
+        edges: Iterable[Edge],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """Upsert every record in one ``BEGIN IMMEDIATE`` transaction, then recompute
+        ``unmet``, ``held`` and ``open_subgoals`` in three statements."""
+        return _bulk.bulk_load(
+            self, intents, edges, replace=replace, expected_changes=expected_changes
+        )
+
+    def bulk_load_json(
+        self,
+        intents: Iterable[str],
+        edges: Iterable[str],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """Store the texts as they are, reading only the fields the columns copy."""
+        return _bulk.bulk_load_json(
+            self, intents, edges, replace=replace, expected_changes=expected_changes
+        )
+
+    def check_integrity(self) -> builtins.list[IntegrityProblem]:
+        """``integrity_check``, the schema, every record, the graph and the blocked state."""
+        return _bulk.check_integrity(self)
+
+    def rebuild_derived_state(self) -> int:
+        """Recompute the copied columns and the blocked state from the records."""
+        return _bulk.rebuild_derived_state(self)
+

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Self
 from intentgraph._codec import SHARED_EDGE_FIELDS, SHARED_INTENT_FIELDS
 from intentgraph._queries import GraphQueries
 from intentgraph._transactions import Level, Transaction, TransactionalStore, gc_paused
+from intentgraph._whole import WholeStore
 from intentgraph._workloop import WorkLoop
 from intentgraph.errors import (
     IntentExists,
@@ -344,7 +345,7 @@ def _after_fork_in_child() -> None:
         store._after_fork_in_child()
 
 
-class StoreBase(GraphQueries, WorkLoop, TransactionalStore, ABC):
+class StoreBase(GraphQueries, WorkLoop, WholeStore, TransactionalStore, ABC):
     """Common behaviour of every ``IntentStorage`` backend."""
 
     backend_name = "base"

@@ -32,10 +32,12 @@ __all__ = [
     "edge_fields",
     "edge_from_fields",
     "edge_from_json",
+    "edge_from_written",
     "edge_to_json",
     "intent_fields",
     "intent_from_fields",
     "intent_from_json",
+    "intent_from_written",
     "intent_to_json",
     "intents_from_json_array",
     "plain_edge_from_fields",
@@ -213,3 +215,14 @@ def intents_from_json_array(data: str) -> list[Intent]:
             except InvalidIntent as exc:
                 raise StoreCorrupted(f"a stored intent cannot be read back: {exc}") from exc
     return found
+
+
+def intent_from_written(text: str | bytes) -> Intent:
+    """Rebuild, without validating it again, an intent from the JSON ``intent_to_json``
+    wrote of a valid intent (or any text of that record in that form, checked before)."""
+    return intent_from_fields(_from_json(text))
+
+
+def edge_from_written(text: str | bytes) -> Edge:
+    """Rebuild, without validating it again, an edge from the JSON ``edge_to_json`` wrote."""
+    return edge_from_fields(_from_json(text))

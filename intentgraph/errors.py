@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "BackendNotInstalled",
+    "BackupError",
     "ClaimConflict",
     "CycleError",
     "EdgeNotFound",
@@ -318,3 +319,21 @@ class BackendNotInstalled(IntentGraphError, ImportError):
         self.missing = missing
         fix = f"pip install 'intentgraph[{extra}]'" if extra else "reinstall intentgraph"
         super().__init__(f"the {scheme!r} backend needs {missing!r}: {fix}")
+
+
+# --- backups --------------------------------------------------------------------------
+
+
+class BackupError(IntentGraphError, ValueError):
+    """Raised when a backup cannot be read or restored; names the line and the reason.
+
+    Nothing was changed when it is raised: a restore checks the whole backup before it
+    writes anything.
+    """
+
+    def __init__(self, source: str, line: int | None, reason: str) -> None:
+        self.source = source
+        self.line = line
+        self.reason = reason
+        where = f"{source}, line {line}" if line is not None else source
+        super().__init__(f"{where}: {reason}")

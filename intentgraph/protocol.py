@@ -19,7 +19,7 @@ Every method that takes an intent id raises ``IntentNotFound`` when it is not st
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any, Protocol, Self, runtime_checkable
@@ -31,7 +31,9 @@ from intentgraph.results import (
     ChangeBatch,
     GraphStats,
     Health,
+    IntegrityProblem,
     IntentContext,
+    LoadResult,
     TreeNode,
 )
 
@@ -44,12 +46,83 @@ __all__ = [
     "Direction",
     "GraphStats",
     "Health",
+    "IntegrityProblem",
     "IntentContext",
     "IntentFilter",
     "IntentStorage",
+    "LoadResult",
     "OrderBy",
+    "Snapshot",
     "TreeNode",
 ]
+
+
+class Snapshot(Protocol):
+    """A consistent, read-only view of a whole store, read in batches (``store.snapshot()``).
+
+    Everything it returns reflects one moment: writes committed after the snapshot was
+    taken, by this process or another, are not seen, and none is half seen. Its counts
+    are known before anything is read, so a backup can write them in its header. It holds
+    no more than one batch of records in memory at a time (backends say what else they
+    keep). Valid only inside the ``with`` block that made it.
+    """
+
+    @property
+    def intent_count(self) -> int:
+        """How many intents the view holds."""
+        ...
+
+    @property
+    def edge_count(self) -> int:
+        """How many edges the view holds."""
+        ...
+
+    @property
+    def changes(self) -> int:
+        """The change-feed position the view reflects (``changes().latest`` at that moment).
+
+        ``bulk_load(..., expected_changes=snapshot.changes)`` refuses to write when the
+        store changed since.
+        """
+        ...
+
+    def intents(self) -> Iterator[builtins.list[Intent]]:
+        """Yield every intent, in batches, ordered by id.
+
+        Raises:
+            StoreCorrupted: a stored record cannot be read back (names it).
+            StoreClosed: the ``with`` block was left.
+        """
+        ...
+
+    def edges(self) -> Iterator[builtins.list[Edge]]:
+        """Yield every edge, in batches, ordered by (source, target, type).
+
+        A symmetric edge comes once, with its ends in sorted order (as stored).
+
+        Raises:
+            StoreCorrupted, StoreClosed: as ``intents``.
+        """
+        ...
+
+    def intent_json(self) -> Iterator[builtins.list[str]]:
+        """Yield every intent as JSON text, in batches, in the order of ``intents``.
+
+        The text is what ``intent_to_json`` writes (the backup format's record). A store
+        that keeps that text hands it out without building models (SQLite: its ``data``
+        column, checked to be JSON, about ten times faster); the default builds the models
+        and writes them. Records are not validated on the way out: ``check_integrity``
+        does that, and a restore checks every record it reads.
+
+        Raises:
+            StoreCorrupted: a stored record is not JSON (names it).
+            StoreClosed: the ``with`` block was left.
+        """
+        ...
+
+    def edge_json(self) -> Iterator[builtins.list[str]]:
+        """Yield every edge as JSON text, in batches, in the order of ``edges``."""
+        ...
 
 
 @runtime_checkable
@@ -437,6 +510,143 @@ class IntentStorage(Protocol):
 
         Raises:
             InvalidFilter: ``since`` or ``limit`` is not a non-negative integer.
+        """
+        ...
+
+    # --- whole-store operations: backup, restore, verify ----------------------------
+
+    def snapshot(self, *, batch_size: int = 1000) -> AbstractContextManager[Snapshot]:
+        """Return a context manager giving a consistent view of the whole store.
+
+        For backups, copies and checks of a store that others keep writing to: the view
+        is of one moment, and reading it in batches of ``batch_size`` costs constant memory
+        on stores that keep their data outside Python. What each backend does:
+
+        * SQLite: a second, read-only connection to the same file holds one read
+          transaction (``BEGIN``, then every read): WAL gives it the database as it was at
+          its first read while writers, in this process or another, go on (the WAL cannot
+          be checkpointed past that point until the view is closed). Records are read with
+          one cursor per table, in key order.
+        * memory and JSON: under the store's lock, the view takes the sorted list of ids
+          and the list of edges (references to the stored objects, which are never changed
+          in place: O(n) pointers, not copies), then lets go of the lock; records are
+          copied batch by batch as they are read.
+        * graph servers (to build): Neo4j: one read transaction of a session, records
+          paged by ``WHERE i.id > $after ORDER BY i.id LIMIT $n`` (Neo4j's isolation is
+          read committed: the implementation must say that a concurrent writer can be
+          half seen, or take a snapshot another way); FalkorDB runs no multi-query
+          transaction: read the graph with ``WATCH`` on its key and start again when a
+          write intervenes, or copy it first with ``GRAPH.COPY``.
+
+        Raises:
+            TransactionError: called inside a ``transaction()`` block (the view could not
+                see that block's writes).
+            StorageError: the view cannot be opened.
+        """
+        ...
+
+    def bulk_load(
+        self,
+        intents: Iterable[Intent],
+        edges: Iterable[Edge],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """Write many intents and edges in one transaction, for restore and copy.
+
+        The records are written as given: ids, versions, timestamps, claims and attempts
+        are kept (unlike ``put``, which starts a version at 1). An intent whose id is stored
+        is replaced; so is an edge with a stored (source, target, type). With ``replace``
+        everything stored is removed first. ``intents`` is read to its end before
+        ``edges``; both are read once, lazily, so they may stream from a file.
+
+        The graph invariants are **not** checked edge by edge: the caller has validated
+        the result (``intentgraph.backup`` does, in bounded memory). Each record must be a
+        valid model; symmetric edges must have their ends in sorted order. Afterwards the
+        maintained state is rebuilt from the records (SQLite: ``unmet``, ``held``,
+        ``open_subgoals``, ``lease_expires_us`` and the copied columns; memory and JSON:
+        both adjacency indexes and the leased index).
+
+        The change feed gets no record per row: the load moves it on by one position and
+        forgets older changes, so a poller behind that position gets ``complete=False``
+        and re-reads what it tracks (a restore replaces the world).
+
+        All or nothing, whatever interrupts it (an exception from an iterable, Ctrl-C):
+        SQLite writes in one ``BEGIN IMMEDIATE`` transaction; memory builds the new state
+        beside the old and swaps it in one statement; JSON writes the new document (temp
+        file, fsync, rename) instead of a journal line and starts an empty journal. Graph
+        servers (to build): Neo4j in one write transaction with ``UNWIND`` batches (or, for
+        more than fits in its memory, a documented loss of atomicity); FalkorDB has no
+        multi-query transaction: load into a new graph and rename it over the old one.
+
+        Args:
+            intents: the intents to write, valid, with distinct ids.
+            edges: the edges to write, valid, distinct; both ends must be stored (or
+                written by this load).
+            replace: remove everything stored first.
+            expected_changes: refuse (``TransactionError``) unless the change feed is
+                still at this position: nothing was written since a ``snapshot`` whose
+                ``changes`` it was.
+
+        Raises:
+            TransactionError: called inside a ``transaction()`` block, or the store changed
+                since ``expected_changes``.
+            ReadOnlyStore: the store is open read-only.
+            MissingEndpoint: an edge names an intent that is neither stored nor loaded
+                (on backends that can tell cheaply; SQLite's foreign keys do).
+            StorageError: the write failed; nothing was written.
+        """
+        ...
+
+    def bulk_load_json(
+        self,
+        intents: Iterable[str],
+        edges: Iterable[str],
+        *,
+        replace: bool = False,
+        expected_changes: int | None = None,
+    ) -> LoadResult:
+        """``bulk_load`` for records given as the JSON text ``intent_to_json`` and
+        ``edge_to_json`` write (what ``Snapshot.intent_json`` gives, and a restore stages).
+
+        Every text must be a valid record in that form, checked before: nothing is
+        validated again. A store that keeps that text stores it as it is (SQLite reads only
+        the fields of its columns: about twice as fast as building models); the default
+        builds the models and calls ``bulk_load``. Same contract and errors as
+        ``bulk_load``.
+        """
+        ...
+
+    def check_integrity(self) -> builtins.list[IntegrityProblem]:
+        """Return every way the stored data breaks the store's rules (empty: none).
+
+        The graph invariants (every edge's ends stored, no self-loop, symmetric edges in
+        sorted order and once, at most one parent, no subgoal or dependency cycle), every
+        record valid, and what the backend keeps itself: SQLite runs ``PRAGMA
+        integrity_check`` and ``foreign_key_check``, compares the schema with the one it
+        expects (``schema_problems``) and recomputes ``unmet``, ``held``,
+        ``open_subgoals`` and the copied columns from the records; JSON re-reads its
+        journal's checksums; memory checks its indexes against its records. Runs in
+        bounded memory where the backend's data is outside Python (a temporary SQLite file
+        holds the graph's skeleton). Never changes anything.
+
+        Raises:
+            StorageError: the store cannot be read at all.
+        """
+        ...
+
+    def rebuild_derived_state(self) -> int:
+        """Recompute everything derived from the records, never the records; return how
+        many rows or entries changed.
+
+        SQLite: the copied columns, ``unmet``, ``held``, ``open_subgoals`` and
+        ``lease_expires_us``, in one write transaction. Memory and JSON: the incoming
+        adjacency index and the leased index. A backend with no derived state returns 0.
+
+        Raises:
+            ReadOnlyStore: the store is open read-only.
+            TransactionError: called inside a ``transaction()`` block.
         """
         ...
 

@@ -16,7 +16,9 @@ __all__ = [
     "ChangeOp",
     "GraphStats",
     "Health",
+    "IntegrityProblem",
     "IntentContext",
+    "LoadResult",
     "TreeNode",
 ]
 
@@ -172,3 +174,53 @@ class Health(BaseModel):
     reason: str | None = None
     intents: int | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+
+ProblemKind = Literal[
+    "dangling_edge",
+    "duplicate_edge",
+    "self_loop",
+    "reversed_edge",
+    "multiple_parents",
+    "subgoal_cycle",
+    "dependency_cycle",
+    "invalid_record",
+    "invalid_status",
+    "derived_state",
+    "storage",
+    "schema",
+    "journal",
+]
+"""What kind of damage an ``IntegrityProblem`` reports (see ``check_integrity``)."""
+
+
+class IntegrityProblem(BaseModel):
+    """One way a store breaks its own rules, found by ``check_integrity``.
+
+    ``repairable`` problems are in derived state only (indexes, counters, copied columns):
+    ``rebuild_derived_state()`` fixes them without touching user data. The others need a
+    person (or a restore from a backup).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ProblemKind
+    message: str = Field(description="One line a person understands.")
+    ids: list[str] = Field(
+        default_factory=list, description="The intents involved (for a cycle, in order)."
+    )
+    repairable: bool = False
+
+
+class LoadResult(BaseModel):
+    """What ``bulk_load`` wrote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    intents: int = Field(description="Intents written (new or replacing a stored one).")
+    edges: int = Field(description="Edges written (new or replacing a stored one).")
+    removed_intents: int = Field(default=0, description="Intents removed first (``replace``).")
+    removed_edges: int = Field(default=0, description="Edges removed first (``replace``).")
+    changes: int = Field(
+        description="The change-feed position after the load (``changes().latest``)."
+    )

@@ -1,0 +1,512 @@
+"""Whole-store operations of the SQLite backend: the consistent snapshot, the bulk load,
+the integrity check and the rebuild of the maintained state.
+
+``SqliteStore`` calls these from thin methods; they live here to keep ``sqlite.py`` at a
+readable size.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pydantic_core import from_json as _from_json
+
+from intentgraph._base import as_intent, storable_id
+from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
+from intentgraph._integrity import Skeleton
+from intentgraph._transactions import gc_paused
+from intentgraph.backends._sqlite_query import to_us
+from intentgraph.backends._sqlite_schema import (
+    RECOUNT,
+    SCHEMA_VERSION,
+    counter_problems,
+    schema_problems,
+    user_version,
+)
+from intentgraph.errors import (
+    IntentGraphError,
+    InvalidIntent,
+    MissingEndpoint,
+    ReadOnlyStore,
+    StoreClosed,
+    StoreCorrupted,
+    TransactionError,
+)
+from intentgraph.models import FINISHED_SUBGOAL, HOLDING_STATUSES, Edge, Intent, IntentStatus
+from intentgraph.results import IntegrityProblem, LoadResult
+
+if TYPE_CHECKING:
+    from intentgraph.backends.sqlite import SqliteStore
+
+__all__ = ["SqliteSnapshot", "bulk_load", "check_integrity", "rebuild_derived_state", "snapshot"]
+
+_HOLD = "(" + ", ".join(f"'{s.value}'" for s in sorted(HOLDING_STATUSES)) + ")"
+_FINISHED = "(" + ", ".join(f"'{s.value}'" for s in sorted(FINISHED_SUBGOAL)) + ")"
+_DONE = f"'{IntentStatus.COMPLETED.value}'"
+
+# What unmet, held and open_subgoals should be, for every intent, from the records alone.
+_EXPECTED = f"""
+WITH RECURSIVE
+  held_ids(id) AS (
+    SELECT e.source FROM edges e JOIN intents p ON p.id = e.target
+     WHERE e.type = 'IS_SUBGOAL_OF' AND p.status IN {_HOLD}
+    UNION
+    SELECT e.source FROM held_ids h JOIN edges e ON e.target = h.id AND e.type = 'IS_SUBGOAL_OF'
+  ),
+  unmet_n(id, n) AS (
+    SELECT dependent, count(*) FROM (
+      SELECT e.source AS dependent FROM edges e JOIN intents d ON d.id = e.target
+       WHERE e.type = 'DEPENDS_ON' AND d.status != {_DONE}
+      UNION ALL
+      SELECT e.target FROM edges e JOIN intents d ON d.id = e.source
+       WHERE e.type = 'BLOCKS' AND d.status != {_DONE})
+    GROUP BY dependent
+  ),
+  open_n(id, n) AS (
+    SELECT e.target, count(*) FROM edges e JOIN intents c ON c.id = e.source
+     WHERE e.type = 'IS_SUBGOAL_OF' AND c.status NOT IN {_FINISHED}
+    GROUP BY e.target
+  ),
+  expected(id, unmet, held, open_subgoals) AS (
+    SELECT i.id, coalesce(u.n, 0), i.id IN (SELECT id FROM held_ids), coalesce(o.n, 0)
+      FROM intents i LEFT JOIN unmet_n u ON u.id = i.id LEFT JOIN open_n o ON o.id = i.id
+  )
+"""
+_DRIFT = (
+    _EXPECTED
+    + """
+SELECT i.id FROM intents i JOIN expected x ON x.id = i.id
+ WHERE i.unmet != x.unmet OR i.held != x.held OR i.open_subgoals != x.open_subgoals
+ ORDER BY i.id
+"""
+)
+_REPAIR = (
+    _EXPECTED
+    + """
+UPDATE intents SET unmet = x.unmet, held = x.held, open_subgoals = x.open_subgoals
+  FROM expected x
+ WHERE intents.id = x.id
+   AND (intents.unmet != x.unmet OR intents.held != x.held
+        OR intents.open_subgoals != x.open_subgoals)
+"""
+)
+_UPSERT_INTENT = (
+    "INSERT INTO intents (id, status, priority, name, session_id, created_us, updated_us,"
+    " search, lease_expires_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET status = excluded.status, priority = excluded.priority,"
+    " name = excluded.name, session_id = excluded.session_id,"
+    " created_us = excluded.created_us, updated_us = excluded.updated_us,"
+    " search = excluded.search, lease_expires_us = excluded.lease_expires_us,"
+    " data = excluded.data"
+)
+_UPSERT_EDGE = (
+    "INSERT INTO edges (source, type, target, data) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (source, type, target) DO UPDATE SET data = excluded.data"
+)
+_BATCH = 5000
+
+
+def _batches(items: Iterable[Any], size: int = _BATCH) -> Iterator[builtins.list[Any]]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _change_mark(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+class SqliteSnapshot:
+    """One read transaction on a second, read-only connection (see ``snapshot``)."""
+
+    def __init__(self, store: SqliteStore, batch_size: int) -> None:
+        from intentgraph.backends.sqlite import _translate
+
+        self._translate = _translate
+        self._path = store._path
+        self._batch = max(int(batch_size), 1)
+        target = f"file:{quote(os.path.abspath(store._path))}?mode=ro"
+        try:
+            self._db: sqlite3.Connection | None = sqlite3.connect(
+                target,
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=store._busy_timeout_ms / 1000,
+            )
+            db = self._db
+            db.execute(f"PRAGMA busy_timeout = {int(store._busy_timeout_ms)}")
+            db.execute("BEGIN")  # the view starts at the first read, just below
+            self._intents = int(db.execute("SELECT count(*) FROM intents").fetchone()[0])
+            self._edges = int(db.execute("SELECT count(*) FROM edges").fetchone()[0])
+            self._changes = _change_mark(db)
+        except sqlite3.Error as exc:
+            self.close()
+            raise _translate(exc, self._path) from exc
+
+    @property
+    def intent_count(self) -> int:
+        return self._intents
+
+    @property
+    def edge_count(self) -> int:
+        return self._edges
+
+    @property
+    def changes(self) -> int:
+        return self._changes
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreClosed("the snapshot was used after its with block")
+        return self._db
+
+    def rows(self, sql: str) -> Iterator[builtins.list[Any]]:
+        """Yield the rows of a query on the view, in batches."""
+        try:
+            cursor = self.connection.execute(sql)
+            while rows := cursor.fetchmany(self._batch):
+                yield rows
+        except sqlite3.Error as exc:
+            raise self._translate(exc, self._path) from exc
+
+    def intents(self) -> Iterator[builtins.list[Intent]]:
+        for rows in self.rows("SELECT data FROM intents ORDER BY id"):
+            yield [intent_from_json(r[0]) for r in rows]
+
+    def edges(self) -> Iterator[builtins.list[Edge]]:
+        for rows in self.rows("SELECT data FROM edges ORDER BY source, target, type"):
+            yield [edge_from_json(r[0]) for r in rows]
+
+    def intent_json(self) -> Iterator[builtins.list[str]]:
+        yield from self._texts("SELECT data, json_valid(data), id FROM intents ORDER BY id")
+
+    def edge_json(self) -> Iterator[builtins.list[str]]:
+        yield from self._texts(
+            "SELECT data, json_valid(data), source || ' -' || type || '-> ' || target"
+            " FROM edges ORDER BY source, target, type"
+        )
+
+    def _texts(self, sql: str) -> Iterator[builtins.list[str]]:
+        """The stored JSON as it is (``intent_to_json`` wrote it), checked to be JSON."""
+        for rows in self.rows(sql):
+            if not all(r[1] for r in rows):
+                bad = next(r[2] for r in rows if not r[1])
+                raise StoreCorrupted(f"{self._path}: the record of {bad!r} is not JSON")
+            yield [r[0] for r in rows]
+
+    def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+            finally:
+                db.close()
+
+
+def snapshot(store: SqliteStore, batch_size: int) -> AbstractContextManager[SqliteSnapshot]:
+    store._check_open()
+    store._require_no_transaction("snapshot")
+    return _closing(SqliteSnapshot(store, batch_size))
+
+
+@contextmanager
+def _closing(view: SqliteSnapshot) -> Iterator[SqliteSnapshot]:
+    try:
+        yield view
+    finally:
+        view.close()
+
+
+def bulk_load(
+    store: SqliteStore,
+    intents: Iterable[Intent],
+    edges: Iterable[Edge],
+    *,
+    replace: bool,
+    expected_changes: int | None,
+) -> LoadResult:
+    from intentgraph.backends.sqlite import _row
+
+    return _load(
+        store,
+        ([_row(i, intent_to_json(i)) for i in batch] for batch in _batches(intents)),
+        ([(e.source, e.type.value, e.target, edge_to_json(e)) for e in b] for b in _batches(edges)),
+        replace=replace,
+        expected_changes=expected_changes,
+    )
+
+
+def bulk_load_json(
+    store: SqliteStore,
+    intents: Iterable[str],
+    edges: Iterable[str],
+    *,
+    replace: bool,
+    expected_changes: int | None,
+) -> LoadResult:
+    """Store the texts as they are; read only the fields the columns copy."""
+    return _load(
+        store,
+        ([_text_row(t) for t in batch] for batch in _batches(intents)),
+        ([_edge_text_row(t) for t in batch] for batch in _batches(edges)),
+        replace=replace,
+        expected_changes=expected_changes,
+    )
+
+
+_fromiso = datetime.fromisoformat
+
+
+def _text_row(text: str) -> tuple[Any, ...]:
+    """The row ``_row`` makes of the intent this text holds, without building the intent."""
+    f = _from_json(text)
+    lease = f["lease"]
+    return (
+        f["id"],
+        f["status"],
+        f["priority"],
+        f["name"],
+        f["session_id"],
+        to_us(_fromiso(f["created_at"])),
+        to_us(_fromiso(f["updated_at"])),
+        (f["name"] + "\n" + f["goal"]).casefold(),  # search_text()
+        None if lease is None else to_us(_fromiso(lease["expires_at"])),
+        text,
+    )
+
+
+def _edge_text_row(text: str) -> tuple[Any, ...]:
+    f = _from_json(text)
+    return (f["source"], f["type"], f["target"], text)
+
+
+def _load(
+    store: SqliteStore,
+    intent_rows: Iterable[builtins.list[tuple[Any, ...]]],
+    edge_rows: Iterable[builtins.list[tuple[Any, ...]]],
+    *,
+    replace: bool,
+    expected_changes: int | None,
+) -> LoadResult:
+    store._check_open()
+    if store._read_only:
+        raise ReadOnlyStore(f"{store._url} is open read-only")
+    store._require_no_transaction("bulk_load")
+    removed_intents = removed_edges = written_intents = written_edges = 0
+    with store._lock:
+        conn = store._conn
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+        # Index pages of a million random keys: a larger page cache for the load only.
+        conn.execute(f"PRAGMA cache_size = {-_LOAD_CACHE_KB}")
+        try:
+            with gc_paused(), store._write():
+                db = store._conn
+                mark = _change_mark(db)
+                if expected_changes is not None and expected_changes != mark:
+                    raise TransactionError(
+                        f"the store changed since change {expected_changes} (now at {mark}); "
+                        "nothing was loaded"
+                    )
+                if replace:
+                    removed_edges = db.execute("DELETE FROM edges").rowcount
+                    removed_intents = db.execute("DELETE FROM intents").rowcount
+                for rows in intent_rows:
+                    db.executemany(_UPSERT_INTENT, rows)
+                    written_intents += len(rows)
+                for rows in edge_rows:
+                    try:
+                        db.executemany(_UPSERT_EDGE, rows)
+                    except sqlite3.IntegrityError as exc:
+                        _name_missing_end(db, rows)
+                        raise StoreCorrupted(f"an edge could not be loaded: {exc}") from exc
+                    written_edges += len(rows)
+                db.execute(_REPAIR)
+                # The feed moves on by one and forgets older changes: pollers re-read.
+                db.execute("DELETE FROM changes")
+                moved = db.execute(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'changes'", (mark + 1,)
+                ).rowcount
+                if not moved:
+                    db.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('changes', ?)",
+                        (mark + 1,),
+                    )
+        finally:
+            if not store.closed:
+                conn.execute(f"PRAGMA cache_size = {int(cache)}")
+    return LoadResult(
+        intents=written_intents,
+        edges=written_edges,
+        removed_intents=removed_intents,
+        removed_edges=removed_edges,
+        changes=mark + 1,
+    )
+
+
+_LOAD_CACHE_KB = 64 * 1024
+
+
+def _name_missing_end(db: sqlite3.Connection, rows: builtins.list[tuple[Any, ...]]) -> None:
+    for source, _, target, _ in rows:
+        for end, role in ((source, "source"), (target, "target")):
+            if db.execute("SELECT 1 FROM intents WHERE id = ?", (end,)).fetchone() is None:
+                raise MissingEndpoint(end, role)
+
+
+def rebuild_derived_state(store: SqliteStore) -> int:
+    """Recompute the copied columns and the blocked state; return the rows changed."""
+    from intentgraph.backends.sqlite import _UPDATE_INTENT, _row
+
+    store._check_open()
+    if store._read_only:
+        raise ReadOnlyStore(f"{store._url} is open read-only")
+    store._require_no_transaction("rebuild_derived_state")
+    with store._write():
+        db = store._conn
+        fixes = []
+        for row in db.execute(f"SELECT {_COLUMNS} FROM intents ORDER BY id"):
+            intent = _readable(row[-1])
+            if intent is not None and intent.id == row[0]:
+                expected = _row(intent, row[-1])
+                if tuple(row) != expected:
+                    fixes.append((*expected[1:5], *expected[6:], intent.id))
+        db.executemany(_UPDATE_INTENT, fixes)
+        before = db.total_changes
+        db.execute(_REPAIR)
+        changed = len(fixes) + db.total_changes - before
+        miscounted = counter_problems(db)
+        if miscounted:
+            for statement in RECOUNT:
+                db.execute(statement)
+            changed += len(miscounted)
+    return changed
+
+
+_COLUMNS = (
+    "id, status, priority, name, session_id, created_us, updated_us, search, lease_expires_us, data"
+)
+_STATUSES = {s.value for s in IntentStatus}
+
+
+def _readable(data: str) -> Intent | None:
+    try:
+        return intent_from_json(data)
+    except (IntentGraphError, ValueError, TypeError):
+        return None
+
+
+def check_integrity(store: SqliteStore) -> builtins.list[IntegrityProblem]:
+    from intentgraph.backends.sqlite import _row
+
+    problems: builtins.list[IntegrityProblem] = []
+    with snapshot(store, 2000) as view, Skeleton() as skeleton, gc_paused():
+        db = view.connection
+        found = [r[0] for r in db.execute("PRAGMA integrity_check(20)")]
+        if found != ["ok"]:
+            problems += [IntegrityProblem(kind="storage", message=f"SQLite: {m}") for m in found]
+        version = user_version(db)
+        problems += [
+            IntegrityProblem(kind="schema", message=m, repairable=False)
+            for m in schema_problems(db)
+        ]
+        drifted: builtins.list[str] = []
+        for rows in view.rows(f"SELECT {_COLUMNS} FROM intents ORDER BY id"):
+            for row in rows:
+                problem = _check_intent_row(row, _row)
+                if isinstance(problem, IntegrityProblem):
+                    problems.append(problem)
+                elif problem == "drift":
+                    drifted.append(row[0])
+            skeleton.add_intents((r[0], None, 0, None) for r in rows)
+        for rows in view.rows("SELECT source, type, target, data FROM edges"):
+            for source, etype, target, data in rows:
+                try:
+                    edge = edge_from_json(data)
+                except (IntentGraphError, ValueError, TypeError) as exc:
+                    edge = None
+                    why = str(exc)
+                if edge is None or edge.key != (source, target, etype):
+                    problems.append(
+                        IntegrityProblem(
+                            kind="invalid_record",
+                            message=f"edge {source!r} -{etype}-> {target!r}: "
+                            + ("its record does not name it" if edge else why),
+                            ids=[source, target],
+                        )
+                    )
+            skeleton.add_edges((s, g, k, None, 0, None) for s, k, g, _ in rows)
+        problems += [f.as_problem() for f in skeleton.findings()]
+        drifted += [r[0] for r in db.execute(_DRIFT)]
+        if drifted:
+            ids = sorted(set(drifted))
+            problems.append(
+                IntegrityProblem(
+                    kind="derived_state",
+                    message=f"{len(ids)} intent(s) have maintained columns (blocked state, "
+                    "copied fields) that differ from a recomputation: "
+                    + ", ".join(map(repr, ids[:5]))
+                    + (" ..." if len(ids) > 5 else ""),
+                    ids=ids[:50],
+                    repairable=True,
+                )
+            )
+        if version == SCHEMA_VERSION:
+            problems += [
+                IntegrityProblem(kind="derived_state", message=m, repairable=True)
+                for m in counter_problems(db)[:20]
+            ]
+        if version != SCHEMA_VERSION and not any(p.kind == "schema" for p in problems):
+            problems.append(IntegrityProblem(kind="schema", message=f"schema version {version}"))
+    return problems
+
+
+def _check_intent_row(row: Any, make_row: Any) -> IntegrityProblem | str | None:
+    """Return the problem of one intent row, "drift" when only its copied columns are off
+    (they are rebuilt from ``data``), or None."""
+    intent_id, data = row[0], row[-1]
+    try:
+        intent = as_intent(intent_from_json(data))
+    except (StoreCorrupted, InvalidIntent) as exc:
+        status = _status_in(data)
+        if status is not None and status not in _STATUSES:
+            return IntegrityProblem(
+                kind="invalid_status",
+                message=f"intent {intent_id!r} has status {status!r}, which is not a status",
+                ids=[intent_id],
+            )
+        return IntegrityProblem(
+            kind="invalid_record", message=f"intent {intent_id!r}: {exc}", ids=[intent_id]
+        )
+    if intent.id != intent_id or not storable_id(intent_id):
+        return IntegrityProblem(
+            kind="invalid_record",
+            message=f"intent row {intent_id!r} holds the record of {intent.id!r}",
+            ids=[intent_id],
+        )
+    if tuple(row) != make_row(intent, data):
+        return "drift"
+    return None
+
+
+def _status_in(data: str) -> Any:
+    try:
+        return json.loads(data).get("status")
+    except (ValueError, AttributeError, RecursionError):
+        return None

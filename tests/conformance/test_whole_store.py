@@ -1,0 +1,173 @@
+"""The whole-store primitives on every backend: snapshot, bulk_load, check_integrity and
+rebuild_derived_state."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import intentgraph as ig
+from intentgraph._base import StoreBase
+from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph.errors import ReadOnlyStore, TransactionError
+from tests.conftest import BACKENDS, url_for
+
+E = ig.EdgeType
+
+
+def fill(store: StoreBase) -> None:
+    store.put_many(
+        [
+            ig.Intent(id="root", name="root"),
+            ig.Intent(id="a", name="a", priority=2, metadata={"k": [1, 2]}),
+            ig.Intent(id="b", name="b", status=ig.IntentStatus.FAILED),
+            ig.Intent(id="c", name="c"),
+        ]
+    )
+    store.claim("a", worker="w1")  # a lease to copy
+    store.add_edge("a", "root", E.IS_SUBGOAL_OF)
+    store.add_edge("c", "b", E.IS_SUBGOAL_OF)
+    store.add_edge("a", "c", E.DEPENDS_ON, weight=0.5)
+    store.add_edge("c", "a", E.CONFLICTS_WITH)
+
+
+def dump(store: StoreBase) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    intents = [i.model_dump(mode="json") for i in store.list(order_by="id")]
+    edges = [e.model_dump(mode="json") for e in store.edges()]
+    return intents, edges
+
+
+def flat(batches: Iterator[list[ig.Intent]] | Iterator[list[ig.Edge]]) -> list[object]:
+    return [x for batch in batches for x in batch]
+
+
+def test_a_snapshot_gives_every_record_in_key_order_with_counts(store: StoreBase) -> None:
+    fill(store)
+    with store.snapshot(batch_size=3) as view:
+        batches = list(view.intents())
+        assert [len(b) for b in batches] == [3, 1]
+        assert [i.id for b in batches for i in b] == ["a", "b", "c", "root"]
+        assert view.intent_count == 4
+        assert view.edge_count == 4
+        assert flat(view.edges()) == store.edges()
+        assert view.changes == store.changes(limit=0).latest
+        # The JSON text is what the codec writes of the same records.
+        texts = [t for batch in view.intent_json() for t in batch]
+        assert texts == [intent_to_json(i) for i in flat(view.intents())]  # type: ignore[arg-type]
+        texts = [t for batch in view.edge_json() for t in batch]
+        assert texts == [edge_to_json(e) for e in store.edges()]
+
+
+def test_a_snapshot_does_not_see_writes_made_after_it_was_taken(store: StoreBase) -> None:
+    fill(store)
+    with store.snapshot(batch_size=1) as view:
+        # From another thread: the snapshot holds no lock that would block it.
+        writer = threading.Thread(target=lambda: store.put(ig.Intent(id="d", name="d")))
+        writer.start()
+        writer.join(10)
+        assert not writer.is_alive()
+        assert [i.id for i in flat(view.intents())] == ["a", "b", "c", "root"]
+        assert view.intent_count == 4
+    assert store.exists("d")
+
+
+def test_a_snapshot_cannot_be_taken_inside_a_transaction(store: StoreBase) -> None:
+    with store.transaction(), pytest.raises(TransactionError):
+        store.snapshot()
+
+
+@pytest.mark.parametrize("target_kind", BACKENDS)
+def test_bulk_load_copies_every_record_as_it_is(
+    store: StoreBase, target_kind: str, tmp_path: Path
+) -> None:
+    fill(store)
+    (tmp_path / "t").mkdir()
+    with ig.open_store(url_for(target_kind, tmp_path / "t")) as target:
+        target.put(ig.Intent(id="gone", name="replaced away"))
+        with store.snapshot() as view:
+            result = target.bulk_load(flat(view.intents()), flat(view.edges()), replace=True)
+        assert (result.intents, result.edges, result.removed_intents) == (4, 4, 1)
+        assert dump(target) == dump(store)
+        assert target.check_integrity() == []
+        # the maintained state answers like the source
+        assert [i.id for i in target.ready()] == [i.id for i in store.ready()]
+        assert [b.intent.id for b in target.blocked()] == [b.intent.id for b in store.blocked()]
+        feed = target.changes(0)
+        assert not feed.complete and feed.latest == result.changes
+
+
+def test_bulk_load_merges_and_replaces_records_with_the_same_key(store: StoreBase) -> None:
+    fill(store)
+    newer = store.get("c").model_copy(update={"name": "c2", "version": 9})
+    edge = store.edges("a", type=E.DEPENDS_ON)[0].model_copy(update={"weight": 2.0})
+    result = store.bulk_load([newer, ig.Intent(id="e", name="e", version=1)], [edge])
+    assert (result.intents, result.edges, result.removed_intents) == (2, 1, 0)
+    assert store.get("c").name == "c2" and store.get("c").version == 9
+    assert store.count() == 5
+    assert store.edges("a", type=E.DEPENDS_ON)[0].weight == 2.0
+    assert len(store.edges()) == 4
+    assert store.check_integrity() == []
+
+
+def test_bulk_load_refuses_when_the_store_changed_since_the_snapshot(store: StoreBase) -> None:
+    fill(store)
+    with store.snapshot() as view:
+        seen = view.changes
+    store.put(ig.Intent(id="late", name="late"))
+    before = dump(store)
+    with pytest.raises(TransactionError, match="changed since"):
+        store.bulk_load([ig.Intent(id="x", name="x", version=1)], [], expected_changes=seen)
+    assert dump(store) == before
+
+
+def test_a_failing_input_leaves_the_store_as_it_was(store: StoreBase) -> None:
+    fill(store)
+    before = dump(store)
+
+    def intents() -> Iterator[ig.Intent]:
+        yield ig.Intent(id="x", name="x", version=1)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.bulk_load(intents(), [], replace=True)
+    assert dump(store) == before
+    store.put(ig.Intent(id="after", name="writes still work"))
+    assert store.check_integrity() == []
+
+
+def test_a_clean_store_has_no_integrity_problem_and_nothing_to_rebuild(store: StoreBase) -> None:
+    fill(store)
+    assert store.check_integrity() == []
+    assert store.rebuild_derived_state() == 0
+
+
+@pytest.mark.parametrize("kind", ["json", "sqlite"])
+def test_a_read_only_store_refuses_bulk_load(kind: str, tmp_path: Path) -> None:
+    url = url_for(kind, tmp_path)
+    with ig.open_store(url) as writer:
+        writer.put(ig.Intent(id="a", name="a"))
+    with ig.open_store(url + "?read_only=1") as reader:
+        with pytest.raises(ReadOnlyStore):
+            reader.bulk_load([], [])
+        with reader.snapshot() as view:
+            assert view.intent_count == 1
+
+
+@pytest.mark.parametrize("target_kind", BACKENDS)
+def test_bulk_load_json_stores_the_written_text_like_bulk_load(
+    store: StoreBase, target_kind: str, tmp_path: Path
+) -> None:
+    fill(store)
+    (tmp_path / "t").mkdir()
+    with ig.open_store(url_for(target_kind, tmp_path / "t")) as target:
+        with store.snapshot() as view:
+            texts = [t for batch in view.intent_json() for t in batch]
+            edge_texts = [t for batch in view.edge_json() for t in batch]
+        result = target.bulk_load_json(texts, edge_texts, replace=True)
+        assert (result.intents, result.edges) == (4, 4)
+        assert dump(target) == dump(store)
+        assert target.check_integrity() == []
+        assert target.rebuild_derived_state() == 0
