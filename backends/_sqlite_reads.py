@@ -22,6 +22,7 @@ from intentgraph._codec import (
     intents_from_json_array,
 )
 from intentgraph._queries import UNFINISHED, Counts, ready_key
+from intentgraph._transactions import gc_paused
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
     FilterSQL,
@@ -255,7 +256,8 @@ class SqliteReads(StoreBase):
         check_limit(limit)
         with self._db() as db:
             rows = db.execute(g.READY_SQL, (_clamp(limit, -1),)).fetchall()
-        return [intent_from_json(r[0]) for r in rows]
+        with gc_paused(len(rows)):  # many new objects: no full GC scans meanwhile
+            return [intent_from_json(r[0]) for r in rows]
 
     def _next_ready(self, flt: IntentFilter) -> Intent | None:
         q = FilterSQL(flt)
@@ -347,6 +349,10 @@ class SqliteReads(StoreBase):
             return index.top(unfinished)
 
     def blocked(self) -> builtins.list[BlockedIntent]:
+        with gc_paused():  # tens of thousands of new objects: no full GC scans meanwhile
+            return self._blocked()
+
+    def _blocked(self) -> builtins.list[BlockedIntent]:
         with self._db() as db:
             rows = db.execute(_BLOCKED).fetchall()
             holding = db.execute(_ANY_HOLDING).fetchone() is not None

@@ -249,22 +249,22 @@ class JsonFileStore(MemoryStore):
         # (``as_intent``: every value, once), not by a model of the whole document, which
         # would validate every field of every record twice over.
         intents = self._intents
-        counts = {"intents": 0, "edges": 0}
+        edges_read = 0
         for kind, fields in records:
-            if kind == "frame":
-                self._read_frame(fields)
-                continue
-            counts[kind] += 1
-            number = counts[kind]
             if kind == "intents":
-                intent = self._read_record(fields, _stored_intent, f"intent {number}")
+                intent = self._read_record(fields, _stored_intent, "intent", len(intents) + 1)
                 if intent.id in intents:
                     raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
                 intents[intent.id] = intent
                 continue
-            plain = plain_edge_from_fields(fields)  # most edges: no Edge built, kept compact
+            if kind == "frame":
+                self._read_frame(fields)
+                continue
+            edges_read += 1
+            # Most edges: no Edge built, kept compact.
+            plain = plain_edge_from_fields(fields, intents)
             if plain is None:
-                edge = self._read_record(fields, _stored_edge, f"edge {number}")
+                edge = self._read_record(fields, _stored_edge, "edge", edges_read)
                 source, target, etype = edge.key
                 added = self._load_edge(source, target, etype, compact(edge))
             else:
@@ -283,11 +283,11 @@ class JsonFileStore(MemoryStore):
         self._seq = checked.seq
         self._change_seq = checked.changes
 
-    def _read_record(self, fields: Any, read: Callable[[Any], T], where: str) -> T:
+    def _read_record(self, fields: Any, read: Callable[[Any], T], what: str, number: int) -> T:
         try:
             return read(fields)
         except InvalidIntent as exc:
-            raise StoreCorrupted(f"{self.path}: {where} cannot be read: {exc}") from exc
+            raise StoreCorrupted(f"{self.path}: {what} {number} cannot be read: {exc}") from exc
 
     def _why_unreadable(self, head: Any, exc: Exception | None) -> str:
         """Say why a document cannot be read, from its frame (``_NOT_JSON``: not JSON)."""

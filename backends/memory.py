@@ -437,7 +437,7 @@ class MemoryStore(GraphIndex, StoreBase):
     def ready(self, *, limit: int | None = None) -> builtins.list[Intent]:
         self._check_open()
         check_limit(limit)
-        with self._lock:
+        with self._lock, gc_paused(limit):
             return self._copies(self._ready_ids(limit))
 
     def _next_ready(self, flt: IntentFilter) -> Intent | None:
@@ -465,7 +465,7 @@ class MemoryStore(GraphIndex, StoreBase):
 
     def blocked(self) -> builtins.list[BlockedIntent]:
         self._check_open()
-        with self._lock:
+        with self._lock, gc_paused():  # tens of thousands of new objects: no full GC scans
             waiting = self._status_ids[IntentStatus.ACTIVE] - self._ready_key.keys()
             stale = {i.id for i in self._expired_leases(self.now())}
             targets = waiting | stale

@@ -96,12 +96,15 @@ def raw_cycles(conn: sqlite3.Connection) -> bool:
 
 
 OPEN_PROBE = textwrap.dedent("""
-    import resource, sys, time
+    import sys, time
     from intentgraph.backends.jsonfile import JsonFileStore
     start = time.perf_counter()
     store = JsonFileStore(sys.argv[1], read_only=True)
     elapsed = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child would
+    # report the benchmark process's own peak.
+    with open("/proc/self/status") as fh:
+        rss = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
     print(elapsed, rss, store.count())
 """)
 

@@ -193,7 +193,7 @@ def as_intent(value: Any, *, text_checked: bool = False) -> Intent:
             return Intent.model_validate(dict(value.__dict__))  # raises the precise error
         fields = value.__dict__
         for name in JSON_FIELDS:
-            if fields[name]:
+            if fields[name] and not (text_checked and _flat(fields[name])):
                 try:
                     check_json(fields[name], name)
                 except ValueError as exc:
@@ -203,6 +203,16 @@ def as_intent(value: Any, *, text_checked: bool = False) -> Intent:
     if isinstance(value, dict):
         return Intent.model_validate(value)
     raise InvalidIntent("intent", [{"loc": (), "msg": f"expected an Intent, got {type(value)}"}])
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _flat(value: dict[str, Any] | list[Any]) -> bool:
+    """Whether parsed JSON text (string keys, no lone surrogates) is one level of scalars,
+    which ``check_json`` would accept (the usual metadata): the check is then one pass."""
+    items = value.values() if type(value) is dict else value
+    return all(type(v) in _SCALARS for v in items)
 
 
 def _plausible_edge(edge: Edge) -> bool:
@@ -605,7 +615,9 @@ class StoreBase(GraphQueries, WorkLoop, WholeStore, TransactionalStore, ABC):
 
     def list(self, filter: IntentFilter | None = None, **criteria: Any) -> builtins.list[Intent]:
         self._check_open()
-        return self._select(IntentFilter.of(filter, **criteria))
+        flt = IntentFilter.of(filter, **criteria)
+        with gc_paused(flt.limit):  # many new objects: no full GC scans meanwhile
+            return self._select(flt)
 
     def count(self, filter: IntentFilter | None = None, **criteria: Any) -> int:
         self._check_open()

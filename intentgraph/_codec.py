@@ -18,6 +18,7 @@ names the problem.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,12 +125,16 @@ def edge_from_fields(fields: dict[str, Any], *, fields_set: set[str] | None = No
     return _assemble(Edge, fields, fields_set)  # type: ignore[no-any-return]
 
 
-def plain_edge_from_fields(fields: Any) -> tuple[str, str, EdgeType, datetime] | None:
+def plain_edge_from_fields(
+    fields: Any, known: Container[str] = ()
+) -> tuple[str, str, EdgeType, datetime] | None:
     """Read a stored edge record with no weight and no metadata (most edges) without
     building an ``Edge``: (source, target, type, created_at), every value checked, as
     ``as_edge`` checks them; None for any other record (read it with ``edge_from_fields``).
 
     The record must come from a JSON parser that refuses lone surrogates (pydantic_core's).
+    ``known``: ids already checked (the intents read so far), whose pattern is not checked
+    again.
     """
     if type(fields) is not dict or fields.keys() != _EDGE_FIELDS:
         return None
@@ -147,8 +152,8 @@ def plain_edge_from_fields(fields: Any) -> tuple[str, str, EdgeType, datetime] |
         or metadata
         or type(source) is not str
         or type(target) is not str
-        or _ID.fullmatch(source) is None
-        or _ID.fullmatch(target) is None
+        or (source not in known and _ID.fullmatch(source) is None)
+        or (target not in known and _ID.fullmatch(target) is None)
         or type(created) is not str
     ):
         return None

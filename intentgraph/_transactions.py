@@ -113,15 +113,15 @@ class gc_paused:  # lower case: used like a function, ``with gc_paused(n):``
     On CPython 3.11 each full collection walks every live object, so building 100k intents
     with the collector on costs about twice as much. Only pauses for batches over 1,000.
     The collector comes back on when the block is left in any way, even if its exit is cut
-    short (see the module docstring).
+    short (see the module docstring). ``size`` None: a result of unknown size (pause).
     """
 
     __slots__ = ("_exit", "_size", "_state")
 
     __exit__ = ExitSlot()
 
-    def __init__(self, size: int = 1_000_000) -> None:
-        self._size = size
+    def __init__(self, size: int | None = None) -> None:
+        self._size = 1_000_000 if size is None else size
         self._state = _Pause()  # shared with the exit object, which must not hold ``self``
         self._exit: Callable[..., bool] | None = None
 

@@ -105,6 +105,11 @@ EDITS = {
     "an edge to nowhere": lambda c: edit(c, b'"target":"i0"', b'"target":"i9"'),
     "a record that is a list": lambda c: edit(c, b'    {"id":"i2"', b'    [{"id":"i2"'),
     "crlf line ends": lambda c: c.replace(b"\n", b"\r\n"),
+    # Values the line reader's fast checks (flat metadata, known edge ends) must not pass.
+    "NaN in flat metadata": lambda c: edit(c, b'"metadata":{}', b'"metadata":{"x":NaN}'),
+    "a float in flat metadata": lambda c: edit(c, b'"metadata":{}', b'"metadata":{"x":1.5}'),
+    "an edge from a bad id": lambda c: edit(c, b'"source":"i1"', b'"source":"i 1"'),
+    "an edge from an unknown id": lambda c: edit(c, b'"source":"i1"', b'"source":"i7"'),
     "a tab indent": lambda c: c.replace(b"\n    {", b"\n\t{"),
 }
 
