@@ -58,23 +58,6 @@ def make_intents(first: int, end: int) -> list[Intent]:
     ]
 
 
-def index_reclaim() -> None:
-    """The proposed fix, tried here without changing the backend: read expired leases
-    through their partial index (``ORDER BY id`` alone makes SQLite scan every row by id)."""
-    from intentgraph.backends._sqlite_query import intent_from_json, to_us
-
-    def expired(self: SqliteStore, now: datetime) -> list[Intent]:
-        with self._db() as db:
-            rows = db.execute(
-                "SELECT data FROM intents INDEXED BY ix_intents_lease"
-                " WHERE lease_expires_us <= ? ORDER BY id",
-                (to_us(now),),
-            ).fetchall()
-        return [intent_from_json(r[0]) for r in rows]
-
-    SqliteStore._expired_leases = expired  # type: ignore[method-assign]
-
-
 def make_store(path: str, n: int) -> None:
     with SqliteStore(path) as store:
         for k in range(0, n, 50_000):
@@ -153,8 +136,6 @@ def worker(
     out: Any,
 ) -> None:
     """Loop claim_next → work → release for ``seconds`` after every worker is ready."""
-    if options.index_reclaim:
-        index_reclaim()
     done = 0
     errors: list[str] = []
     trace: Trace | None = None
@@ -344,11 +325,6 @@ def main() -> None:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--pool", type=int, default=20_000, help="intents per throughput run")
     parser.add_argument(
-        "--index-reclaim",
-        action="store_true",
-        help="try the proposed fix: expired leases read through ix_intents_lease",
-    )
-    parser.add_argument(
         "--compare",
         action="store_true",
         help="each measure also as before the writer lock (SQLite's busy handler)",
@@ -359,8 +335,6 @@ def main() -> None:
         help="experiment: no fsync per commit, to see what the commit's fsync costs",
     )
     args = parser.parse_args()
-    if args.index_reclaim:
-        index_reclaim()
     shown = {k: v for k, v in vars(args).items() if v not in (None, False)}
     print(f"options: {shown}; load average before: {os.getloadavg()[0]:.2f}", flush=True)
     locked = 0

@@ -77,11 +77,26 @@ def dependency_pair(edge: Edge) -> tuple[str, str] | None:
 
 
 def _copy_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
+    # Stored JSON holds exact dicts and lists only (check_json); the containers are copied
+    # in C and only nested ones visited: most metadata is one level deep.
+    kind = type(value)
+    if kind is dict:
+        copy = value.copy()
+        for key, item in copy.items():
+            if type(item) is dict or type(item) is list:
+                copy[key] = _copy_json(item)
+        return copy
+    if kind is list:
+        copy = value.copy()
+        for at, item in enumerate(copy):
+            if type(item) is dict or type(item) is list:
+                copy[at] = _copy_json(item)
+        return copy
     return value
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 def with_version(intent: Intent, version: int) -> Intent:
@@ -102,10 +117,17 @@ def clone(intent: Intent) -> Intent:
 
     Six times faster than ``model_copy(deep=True)``: only the JSON containers are copied.
     """
-    copy = intent.model_copy()
-    fields = copy.__dict__
+    fields = intent.__dict__.copy()
     for name in JSON_FIELDS:
         fields[name] = _copy_json(fields[name])  # empty containers too: they can be filled
+    # What model_copy does, without its generic path: no private or extra fields here. The
+    # shared set of field names is never changed (every name is in it), any other is copied.
+    given = intent.__pydantic_fields_set__
+    copy = _new(Intent)
+    _set(copy, "__dict__", fields)
+    _set(copy, "__pydantic_fields_set__", given if given is SHARED_INTENT_FIELDS else set(given))
+    _set(copy, "__pydantic_extra__", None)
+    _set(copy, "__pydantic_private__", None)
     return copy
 
 
