@@ -120,12 +120,11 @@ def clone(intent: Intent) -> Intent:
     fields = intent.__dict__.copy()
     for name in JSON_FIELDS:
         fields[name] = _copy_json(fields[name])  # empty containers too: they can be filled
-    # What model_copy does, without its generic path: no private or extra fields here. The
-    # shared set of field names is never changed (every name is in it), any other is copied.
-    given = intent.__pydantic_fields_set__
+    # What model_copy does, without its generic path: no private or extra fields here. A
+    # copy handed out gets its own set of field names (never the stores' shared one).
     copy = _new(Intent)
     _set(copy, "__dict__", fields)
-    _set(copy, "__pydantic_fields_set__", given if given is SHARED_INTENT_FIELDS else set(given))
+    _set(copy, "__pydantic_fields_set__", set(intent.__pydantic_fields_set__))
     _set(copy, "__pydantic_extra__", None)
     _set(copy, "__pydantic_private__", None)
     return copy

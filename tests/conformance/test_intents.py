@@ -287,6 +287,11 @@ def test_mutating_a_returned_intent_does_not_change_the_store(store):
     assert got.goal == "kept"
     assert got.metadata == {"nested": {"k": [1]}}
     assert got.constraints == {}
+    # pydantic hands out its set of set fields itself: each copy must own one.
+    store.get("a").model_fields_set.clear()
+    store.ready()[0].model_fields_set.discard("goal")
+    assert "goal" in store.get("a").model_fields_set
+    assert store.get("a").model_fields_set == got.model_fields_set != set()
 
 
 def test_mutating_the_intent_given_to_update_does_not_change_the_store(store):
