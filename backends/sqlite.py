@@ -186,7 +186,8 @@ class SqliteStore(SqliteReads):
         self._writer: WriterLock | None = None  # None: read-only (or not open yet)
         self._conn = self._connect()
         if not read_only:
-            self._writer = WriterLock(self._path)
+            # The real path, as SQLite places its -wal beside the file a symlink names.
+            self._writer = WriterLock(os.path.realpath(self._path))
 
     def _connect(self) -> sqlite3.Connection:
         from intentgraph.backends._sqlite_schema import check_schema

@@ -198,3 +198,17 @@ def test_writers_in_threads_of_one_process_take_turns(tmp_path: Path) -> None:
     for store in stores:
         store.close()
     assert lock_is_free(db)
+
+
+def test_a_store_opened_through_a_symlink_takes_the_same_lock(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    link = tmp_path / "link.db"
+    link.symlink_to(db)
+    with SqliteStore(db) as direct, SqliteStore(link) as linked:
+        assert linked._writer is not None and linked._writer.path == f"{db}-lock"
+        with linked.transaction():
+            linked.put(intent(1))
+            assert not lock_is_free(db)
+        direct.put(intent(2))
+        assert not (tmp_path / "link.db-lock").exists()
+        assert linked.count() == 2
