@@ -375,7 +375,7 @@ class MemoryStore(GraphIndex, StoreBase):
         parents = self._out[_SUBGOAL]
         for intent_id in sorted(i for i, up in parents.items() if len(up) > 1):
             problems.append(f"intent {intent_id!r} has {len(parents[intent_id])} parents")
-        cycle = _graph.find_cycle(parents)
+        cycle = _graph.find_parent_cycle(parents)
         if cycle is not None:
             problems.append(f"the subgoal edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
         if dependency_cycles:

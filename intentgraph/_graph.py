@@ -228,6 +228,32 @@ def find_cycle(adj: Adjacency) -> list[str] | None:
     return elementary_cycles(rest, limit=1)[0]
 
 
+def find_parent_cycle(parents: Mapping[str, Mapping[str, Any]]) -> list[str] | None:
+    """``find_cycle`` for subgoal edges (child → its parents), visiting each node once.
+
+    With one parent per node the edges form chains, so following them from every node not
+    yet seen finds any cycle; a node with several parents (a damaged store) is left to
+    ``find_cycle``, as is producing the cycle itself (the same answer either way).
+    """
+    done: set[str] = set()
+    for start in parents:
+        path: set[str] = set()
+        node: str | None = start
+        while node is not None and node not in done:
+            if node in path:
+                return find_cycle(parents)
+            path.add(node)
+            up = parents.get(node)
+            if not up:
+                node = None
+            elif len(up) > 1:
+                return find_cycle(parents)
+            else:
+                node = next(iter(up))
+        done |= path
+    return None
+
+
 def topological_order(nodes: Mapping[str, Any], edges: Iterable[tuple[str, str]]) -> list[str]:
     """Order ``nodes`` so that for every ``(before, after)`` edge ``before`` comes first.
 
