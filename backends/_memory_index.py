@@ -19,7 +19,7 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from intentgraph._codec import edge_of
-from intentgraph._graph import ReachIndex
+from intentgraph._graph import ReachIndex, find_cycle, find_parent_cycle
 from intentgraph._queries import ready_key
 from intentgraph.errors import StoreCorrupted
 from intentgraph.models import (
@@ -42,6 +42,7 @@ Adjacency = dict[EdgeType, dict[str, dict[str, Stored]]]
 ReadyKey = tuple[int, datetime, str]
 
 _SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
+_CONFLICTS = EdgeType.CONFLICTS_WITH
 _DONE = IntentStatus.COMPLETED
 _NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
 
@@ -164,6 +165,48 @@ class GraphIndex:
             starts = self._in[etype][target] = {}
         starts[source] = value
         return True
+
+    def graph_problems(self, *, dependency_cycles: bool = True) -> builtins.list[str]:
+        """Return how the stored graph breaks the invariants writes enforce (empty: none).
+
+        Writes cannot break them; a hand-edited or badly merged file can. Queries assume the
+        structural ones (both ends stored, one parent, no subgoal cycle), so a loader checks
+        those before it serves anything; a dependency cycle breaks no query (``cycles()``
+        reports it), so a loader may leave it out. One pass over the edges.
+        """
+        problems = []
+        intents = self._intents
+        for etype, by_source in self._out.items():
+            for source, ends in by_source.items():
+                if source not in intents:
+                    problems += [
+                        f"{_show(source, t, etype)} names a missing intent {source!r}" for t in ends
+                    ]
+                for target in ends:
+                    if target not in intents:
+                        problems.append(
+                            f"{_show(source, target, etype)} names a missing intent {target!r}"
+                        )
+                    if source == target:
+                        problems.append(f"{_show(source, target, etype)} joins an intent to itself")
+                    elif etype is _CONFLICTS and source > target:
+                        problems.append(
+                            f"{_show(source, target, etype)} is stored in reverse order"
+                        )
+        parents = self._out[_SUBGOAL]
+        for intent_id in sorted(i for i, up in parents.items() if len(up) > 1):
+            problems.append(f"intent {intent_id!r} has {len(parents[intent_id])} parents")
+        cycle = find_parent_cycle(parents)
+        if cycle is not None:
+            problems.append(f"the subgoal edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
+        if dependency_cycles:
+            deps = {i: d for i in self._intents if (d := self._dependency_ids(i))}
+            cycle = find_cycle(deps)
+            if cycle is not None:
+                problems.append(
+                    f"the dependency edges form a cycle: {' -> '.join(cycle + cycle[:1])}"
+                )
+        return problems
 
     # --- upkeep ---------------------------------------------------------------------------
 
@@ -389,3 +432,7 @@ def _materialise(source: str, target: str, etype: EdgeType, value: Stored) -> Ed
     if type(value) is datetime:
         return edge_of(source, target, etype, value)
     return value  # type: ignore[return-value]
+
+
+def _show(source: str, target: str, etype: EdgeType) -> str:
+    return f"edge {source!r} -{etype.value}-> {target!r}"

@@ -19,8 +19,9 @@ from urllib.parse import quote
 
 from pydantic_core import from_json as _from_json
 
-from intentgraph._base import as_intent, storable_id
+from intentgraph._base import as_edge, as_intent, storable_id
 from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
+from intentgraph._graph import find_cycle, find_parent_cycle
 from intentgraph._integrity import Skeleton
 from intentgraph._transactions import gc_paused
 from intentgraph.backends._sqlite_query import to_us
@@ -33,6 +34,7 @@ from intentgraph.backends._sqlite_schema import (
 )
 from intentgraph.errors import (
     IntentGraphError,
+    InvalidEdge,
     InvalidIntent,
     MissingEndpoint,
     ReadOnlyStore,
@@ -244,10 +246,14 @@ def bulk_load(
 ) -> LoadResult:
     from intentgraph.backends.sqlite import _row
 
+    def edge_row(value: Edge) -> tuple[str, str, str, str]:
+        e = as_edge(value)
+        return (e.source, e.type.value, e.target, edge_to_json(e))
+
     return _load(
         store,
-        ([_row(i, intent_to_json(i)) for i in batch] for batch in _batches(intents)),
-        ([(e.source, e.type.value, e.target, edge_to_json(e)) for e in b] for b in _batches(edges)),
+        ([_row(i, intent_to_json(i)) for i in map(as_intent, b)] for b in _batches(intents)),
+        ([edge_row(e) for e in b] for b in _batches(edges)),
         replace=replace,
         expected_changes=expected_changes,
     )
@@ -337,6 +343,9 @@ def _load(
                         _name_missing_end(db, rows)
                         raise StoreCorrupted(f"an edge could not be loaded: {exc}") from exc
                     written_edges += len(rows)
+                problem = _graph_problem(db)
+                if problem is not None:
+                    raise InvalidEdge(f"the loaded records break the graph's rules: {problem}")
                 db.execute(_REPAIR)
                 # The feed moves on by one and forgets older changes: pollers re-read.
                 db.execute("DELETE FROM changes")
@@ -361,6 +370,48 @@ def _load(
 
 
 _LOAD_CACHE_KB = 64 * 1024
+
+
+def _graph_problem(db: sqlite3.Connection) -> str | None:
+    """What writes refuse and a load has made (first found), or None: the same rules as
+    the memory store's ``graph_problems`` (both ends exist: the foreign keys saw to it)."""
+    row = db.execute("SELECT source, type FROM edges WHERE source = target LIMIT 1").fetchone()
+    if row is not None:
+        return f"a {row[1]} edge joins {row[0]!r} to itself"
+    row = db.execute(
+        "SELECT source, target FROM edges WHERE type = 'CONFLICTS_WITH' AND source > target"
+    ).fetchone()
+    if row is not None:
+        return f"CONFLICTS_WITH edge {row[0]!r} -> {row[1]!r} is not in sorted order"
+    row = db.execute(
+        "SELECT source, count(*) FROM edges WHERE type = 'IS_SUBGOAL_OF'"
+        " GROUP BY source HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if row is not None:
+        return f"intent {row[0]!r} has {row[1]} parents"
+    parents: dict[str, dict[str, None]] = {}
+    for child, parent in db.execute(_SUBGOAL_PAIRS):
+        parents[child] = {parent: None}
+    cycle = find_parent_cycle(parents)
+    if cycle is None:
+        del parents
+        needs: dict[str, builtins.list[str]] = {}
+        for dependent, dependency in db.execute(_BLOCKING_PAIRS):
+            needs.setdefault(dependent, []).append(dependency)
+        cycle = find_cycle(needs)
+        kind = "dependency"
+    else:
+        kind = "subgoal"
+    if cycle is not None:
+        return f"the {kind} edges form a cycle: {' -> '.join(cycle + cycle[:1])}"
+    return None
+
+
+_SUBGOAL_PAIRS = "SELECT source, target FROM edges WHERE type = 'IS_SUBGOAL_OF'"
+_BLOCKING_PAIRS = (
+    "SELECT source, target FROM edges WHERE type = 'DEPENDS_ON'"
+    " UNION ALL SELECT target, source FROM edges WHERE type = 'BLOCKS'"
+)
 
 
 def _name_missing_end(db: sqlite3.Connection, rows: builtins.list[tuple[Any, ...]]) -> None:

@@ -17,6 +17,8 @@ from typing import Any, cast
 from intentgraph import _graph
 from intentgraph._base import (
     StoreBase,
+    as_edge,
+    as_intent,
     canonical_edge,
     check_direction,
     check_limit,
@@ -39,6 +41,7 @@ from intentgraph.errors import (
     IntentExists,
     IntentInUse,
     IntentNotFound,
+    InvalidEdge,
     MissingEndpoint,
     MultipleParents,
     ReadOnlyStore,
@@ -70,7 +73,6 @@ from intentgraph.results import (
 RedoOp = tuple[str, Any]
 
 _SUBGOAL, _DEPENDS, _BLOCKS = EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS
-_CONFLICTS = EdgeType.CONFLICTS_WITH
 _NONE: dict[Any, Any] = {}  # an empty mapping to look things up in; never written
 
 
@@ -345,47 +347,6 @@ class MemoryStore(GraphIndex, StoreBase):
                     result[intent_id] = deps
             return result
 
-    def graph_problems(self, *, dependency_cycles: bool = True) -> builtins.list[str]:
-        """Return how the stored graph breaks the invariants writes enforce (empty: none).
-
-        Writes cannot break them; a hand-edited or badly merged file can. Queries assume the
-        structural ones (both ends stored, one parent, no subgoal cycle), so a loader checks
-        those before it serves anything; a dependency cycle breaks no query (``cycles()``
-        reports it), so a loader may leave it out. One pass over the edges.
-        """
-        problems = []
-        intents = self._intents
-        for etype, by_source in self._out.items():
-            for source, ends in by_source.items():
-                if source not in intents:
-                    problems += [
-                        f"{_show(source, t, etype)} names a missing intent {source!r}" for t in ends
-                    ]
-                for target in ends:
-                    if target not in intents:
-                        problems.append(
-                            f"{_show(source, target, etype)} names a missing intent {target!r}"
-                        )
-                    if source == target:
-                        problems.append(f"{_show(source, target, etype)} joins an intent to itself")
-                    elif etype is _CONFLICTS and source > target:
-                        problems.append(
-                            f"{_show(source, target, etype)} is stored in reverse order"
-                        )
-        parents = self._out[_SUBGOAL]
-        for intent_id in sorted(i for i, up in parents.items() if len(up) > 1):
-            problems.append(f"intent {intent_id!r} has {len(parents[intent_id])} parents")
-        cycle = _graph.find_parent_cycle(parents)
-        if cycle is not None:
-            problems.append(f"the subgoal edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
-        if dependency_cycles:
-            cycle = _graph.find_cycle(self._dependency_map())
-            if cycle is not None:
-                problems.append(
-                    f"the dependency edges form a cycle: {' -> '.join(cycle + cycle[:1])}"
-                )
-        return problems
-
     # --- graph queries ----------------------------------------------------------------
 
     def children(self, intent_id: str) -> builtins.list[Intent]:
@@ -580,15 +541,18 @@ class MemoryStore(GraphIndex, StoreBase):
                     for source, ends in by_source.items():
                         for target, value in ends.items():
                             state._load_edge(source, target, etype, value)
-            for intent in intents:
+            for intent in map(as_intent, intents):
                 state._intents[intent.id] = kept(clone(intent))
                 state.written_intents += 1
-            for edge in edges:
+            for edge in map(as_edge, edges):
                 for end, role in ((edge.source, "source"), (edge.target, "target")):
                     if end not in state._intents:
                         raise MissingEndpoint(end, role)
                 state.index(kept_edge(clone_edge(edge)))
                 state.written_edges += 1
+            problems = state.graph_problems()
+            if problems:
+                raise InvalidEdge(f"the loaded records break the graph's rules: {problems[0]}")
             state._rebuild_index()
             state._blocking_version = self._blocking_version + 1  # no cache outlives it
             self._install_bulk_state(state)
@@ -741,7 +705,3 @@ def as_change(record: ChangeRecord) -> Change:
 def is_text(*ids: object) -> bool:
     """Return True when every id is a string (anything else cannot name a stored intent)."""
     return all(type(i) is str for i in ids)
-
-
-def _show(source: str, target: str, etype: EdgeType) -> str:
-    return f"edge {source!r} -{etype.value}-> {target!r}"

@@ -561,12 +561,16 @@ class IntentStorage(Protocol):
         everything stored is removed first. ``intents`` is read to its end before
         ``edges``; both are read once, lazily, so they may stream from a file.
 
-        The graph invariants are **not** checked edge by edge: the caller has validated
-        the result (``intentgraph.backup`` does, in bounded memory). Each record must be a
-        valid model; symmetric edges must have their ends in sorted order. Afterwards the
-        maintained state is rebuilt from the records (SQLite: ``unmet``, ``held``,
-        ``open_subgoals``, ``lease_expires_us`` and the copied columns; memory and JSON:
-        both adjacency indexes and the leased index).
+        The graph invariants are checked once, over the result, not edge by edge: both ends
+        stored, no self-loop, one parent, no subgoal cycle, no DEPENDS_ON/BLOCKS cycle,
+        symmetric edges with their ends in sorted order; a load that breaks one raises
+        ``InvalidEdge`` naming it (``MissingEndpoint`` for an end not stored) and writes
+        nothing. Each record is checked as ``put`` checks it (``InvalidIntent``);
+        ``bulk_load_json`` stores texts as they are and is for callers that validated them
+        (``intentgraph.backup`` does). Afterwards the maintained state is rebuilt from the
+        records (SQLite: ``unmet``, ``held``, ``open_subgoals``, ``lease_expires_us`` and
+        the copied columns; memory and JSON: the adjacency indexes, the ready index and
+        every count).
 
         The change feed gets no record per row: the load moves it on by one position and
         forgets older changes, so a poller behind that position gets ``complete=False``

@@ -171,3 +171,36 @@ def test_bulk_load_json_stores_the_written_text_like_bulk_load(
         assert dump(target) == dump(store)
         assert target.check_integrity() == []
         assert target.rebuild_derived_state() == 0
+
+
+def edge(source: str, target: str, etype: ig.EdgeType) -> ig.Edge:
+    return ig.Edge(source=source, target=target, type=etype)
+
+
+BROKEN_LOADS = {
+    # Each loads onto fill()'s graph (merge) and breaks a rule writes keep.
+    "a subgoal cycle": ([], [edge("root", "a", E.IS_SUBGOAL_OF)]),
+    "two parents": ([], [edge("a", "b", E.IS_SUBGOAL_OF)]),
+    "a dependency cycle": ([], [edge("c", "a", E.DEPENDS_ON)]),
+    "a cycle through BLOCKS": ([], [edge("a", "c", E.BLOCKS)]),
+    "a cycle among new intents": (
+        [ig.Intent(id="x", name="x"), ig.Intent(id="y", name="y")],
+        [edge("x", "y", E.IS_SUBGOAL_OF), edge("y", "x", E.IS_SUBGOAL_OF)],
+    ),
+    "a self-loop": ([], [ig.Edge.model_construct(source="a", target="a", type=E.RELATED_TO)]),
+    "an invalid intent": ([ig.Intent.model_construct(id="bad id", name="")], []),
+    "an edge to nowhere": ([], [edge("a", "ghost", E.DEPENDS_ON)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_LOADS))
+def test_bulk_load_refuses_records_that_break_the_rules_and_writes_nothing(
+    store: StoreBase, case: str
+) -> None:
+    fill(store)
+    before = dump(store)
+    intents, edges = BROKEN_LOADS[case]
+    with pytest.raises((ig.errors.InvalidEdge, ig.errors.InvalidIntent)):
+        store.bulk_load(intents, edges)
+    assert dump(store) == before
+    assert store.check_integrity() == []
