@@ -75,7 +75,10 @@ def write_backup(
     if isinstance(target, str | os.PathLike):
         path = Path(target)
         gz = path.name.endswith(".gz") if compress is None else compress
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:  # name the file the user gave, not the temporary one
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         try:
             with os.fdopen(fd, "wb") as raw:
                 summary = _write(store, raw, str(path), gz, progress, batch_size)

@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeGuard, TypeVar
 
 import click
 
@@ -20,7 +20,7 @@ __all__ = ["EXIT_CODES", "State", "cli", "exit_code", "main", "options", "store_
 EXIT_CODES = {
     0: "ok",
     1: "check failed (verify found problems) or not found",
-    2: "usage: a bad command, option or argument",
+    2: "usage: a bad command, option or argument, or a file it names cannot be written",
     3: "store unreachable: cannot be opened, locked, backend not installed",
     4: "data error: corrupt backup or store, constraint violation",
     130: "interrupted (Ctrl-C): what was being written is as before",
@@ -139,7 +139,14 @@ def exit_code(exc: BaseException) -> int:
         return 3
     if isinstance(exc, e.IntentGraphError):
         return 4  # the remaining ones are constraint violations and conflicts
+    if _file_error(exc):
+        return 2  # a file named on the command line (stores raise StorageError)
     return 1
+
+
+def _file_error(exc: BaseException) -> TypeGuard[OSError]:
+    """An error of the OS about a named file (a backup or export path)."""
+    return isinstance(exc, OSError) and exc.errno is not None and exc.filename is not None
 
 
 def _fail(code: int, message: str, kind: str, argv: Sequence[str]) -> NoReturn:
@@ -171,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = exit_code(exc)
         if isinstance(exc, e.IntentGraphError):
             message = str(exc)
+        elif _file_error(exc):
+            message = f"{exc.filename}: {exc.strerror}"
         else:
             message = f"unexpected error: {type(exc).__name__}: {exc} (--debug shows where)"
         _fail(code, message, type(exc).__name__, args)

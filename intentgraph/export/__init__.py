@@ -191,7 +191,11 @@ def _opened(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     path = Path(target)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh = open(tmp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed below
+    except OSError as exc:  # name the file the user gave, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    try:
+        with fh:
             yield fh
         os.replace(tmp, path)
     except BaseException:

@@ -330,3 +330,18 @@ def test_every_kind_of_damaged_backup_exits_4_and_leaves_the_store_as_it_was(
         assert done.stderr.count("\n") <= 2, how
     with ig.open_store(url) as store:
         assert dump(store) == before
+
+
+@pytest.mark.parametrize(
+    "command", [["backup"], ["export", "--format", "dot"], ["export", "--format", "html"]]
+)
+def test_a_file_that_cannot_be_written_exits_2_naming_it(
+    tmp_path: Path, command: list[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    run("add", "one", "--store", store)
+    target = tmp_path / "missing" / "out.file"
+    done = run(*command, str(target), "--store", store)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"intentgraph: {target}: No such file or directory"
+    assert "Traceback" not in done.stderr and not (tmp_path / "missing").exists()
