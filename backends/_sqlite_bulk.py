@@ -21,8 +21,7 @@ from pydantic_core import from_json as _from_json
 
 from intentgraph._base import as_edge, as_intent, storable_id
 from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
-from intentgraph._graph import find_cycle, find_parent_cycle
-from intentgraph._integrity import Skeleton
+from intentgraph._integrity import Skeleton, find_numbered_cycle
 from intentgraph._transactions import gc_paused
 from intentgraph.backends._sqlite_query import to_us
 from intentgraph.backends._sqlite_schema import (
@@ -256,6 +255,7 @@ def bulk_load(
         ([edge_row(e) for e in b] for b in _batches(edges)),
         replace=replace,
         expected_changes=expected_changes,
+        check_graph=True,
     )
 
 
@@ -274,6 +274,7 @@ def bulk_load_json(
         ([_edge_text_row(t) for t in batch] for batch in _batches(edges)),
         replace=replace,
         expected_changes=expected_changes,
+        check_graph=False,  # checked by the caller (a restore checks it in its first pass)
     )
 
 
@@ -310,6 +311,7 @@ def _load(
     *,
     replace: bool,
     expected_changes: int | None,
+    check_graph: bool,
 ) -> LoadResult:
     store._check_open()
     if store._read_only:
@@ -343,7 +345,7 @@ def _load(
                         _name_missing_end(db, rows)
                         raise StoreCorrupted(f"an edge could not be loaded: {exc}") from exc
                     written_edges += len(rows)
-                problem = _graph_problem(db)
+                problem = _graph_problem(db) if check_graph else None
                 if problem is not None:
                     raise InvalidEdge(f"the loaded records break the graph's rules: {problem}")
                 db.execute(_REPAIR)
@@ -373,8 +375,9 @@ _LOAD_CACHE_KB = 64 * 1024
 
 
 def _graph_problem(db: sqlite3.Connection) -> str | None:
-    """What writes refuse and a load has made (first found), or None: the same rules as
-    the memory store's ``graph_problems`` (both ends exist: the foreign keys saw to it)."""
+    """What writes refuse and a load has made (the first found), or None: the rules of the
+    memory store's ``graph_problems`` (both ends exist: the foreign keys saw to it), in
+    SQL and over arrays of rowids, a few bytes per intent and edge."""
     row = db.execute("SELECT source, type FROM edges WHERE source = target LIMIT 1").fetchone()
     if row is not None:
         return f"a {row[1]} edge joins {row[0]!r} to itself"
@@ -389,28 +392,41 @@ def _graph_problem(db: sqlite3.Connection) -> str | None:
     ).fetchone()
     if row is not None:
         return f"intent {row[0]!r} has {row[1]} parents"
-    parents: dict[str, dict[str, None]] = {}
-    for child, parent in db.execute(_SUBGOAL_PAIRS):
-        parents[child] = {parent: None}
-    cycle = find_parent_cycle(parents)
-    if cycle is None:
-        del parents
-        needs: dict[str, builtins.list[str]] = {}
-        for dependent, dependency in db.execute(_BLOCKING_PAIRS):
-            needs.setdefault(dependent, []).append(dependency)
-        cycle = find_cycle(needs)
-        kind = "dependency"
-    else:
-        kind = "subgoal"
-    if cycle is not None:
-        return f"the {kind} edges form a cycle: {' -> '.join(cycle + cycle[:1])}"
+    db.execute("DROP TABLE IF EXISTS temp.ig_numbered")  # none, unless a bug left one
+    db.execute(_NUMBERED)
+    try:
+        db.execute(_NUMBERED_FILL)
+        size = db.execute("SELECT count(*) + 1 FROM temp.ig_numbered").fetchone()[0]
+
+        def names(numbers: builtins.list[int]) -> dict[int, str]:
+            marks = ",".join("?" * len(numbers))
+            sql = f"SELECT n, id FROM temp.ig_numbered WHERE n IN ({marks})"
+            return dict(db.execute(sql, numbers))
+
+        for kind, pairs in (("subgoal", _SUBGOAL_NUMBERS), ("dependency", _BLOCKING_NUMBERS)):
+            cycle = find_numbered_cycle(db.execute(pairs), size, names)
+            if cycle is not None:
+                return f"the {kind} edges form a cycle: {' -> '.join(cycle + cycle[:1])}"
+    finally:
+        db.execute("DROP TABLE temp.ig_numbered")
     return None
 
 
-_SUBGOAL_PAIRS = "SELECT source, target FROM edges WHERE type = 'IS_SUBGOAL_OF'"
-_BLOCKING_PAIRS = (
-    "SELECT source, target FROM edges WHERE type = 'DEPENDS_ON'"
-    " UNION ALL SELECT target, source FROM edges WHERE type = 'BLOCKS'"
+# Intents numbered 1..n for the cycle search's arrays (rowids may be sparse in a file
+# edited by hand); a temporary table, so nothing of it reaches the database file.
+_NUMBERED = (
+    "CREATE TEMP TABLE ig_numbered (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID"
+)
+_NUMBERED_FILL = "INSERT INTO temp.ig_numbered SELECT id, row_number() OVER () FROM intents"
+_PAIRS = (
+    "SELECT a.n, b.n FROM edges e JOIN temp.ig_numbered a ON a.id = e.{0}"
+    " JOIN temp.ig_numbered b ON b.id = e.{1} WHERE e.type = '{2}'"
+)
+_SUBGOAL_NUMBERS = _PAIRS.format("source", "target", "IS_SUBGOAL_OF")
+_BLOCKING_NUMBERS = (
+    _PAIRS.format("source", "target", "DEPENDS_ON")
+    + " UNION ALL "
+    + _PAIRS.format("target", "source", "BLOCKS")
 )
 
 

@@ -16,12 +16,12 @@ import os
 import sqlite3
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from intentgraph.results import IntegrityProblem, ProblemKind
 
-__all__ = ["Finding", "Skeleton"]
+__all__ = ["Finding", "Skeleton", "find_numbered_cycle"]
 
 _SCHEMA = (
     "CREATE TABLE node (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, line INTEGER,"
@@ -237,66 +237,74 @@ class Skeleton:
         return result
 
     def _find_cycle(self, pairs_sql: str) -> list[str] | None:
-        """Return one cycle of the graph given as (from, to) number pairs, or None.
-
-        Kahn's algorithm: repeatedly remove nodes with no incoming edge. What is left lies
-        on or below a cycle, and every node left has a predecessor left, so walking back
-        along predecessors meets a node twice: that loop is a cycle.
-        """
         size = int(self._db.execute("SELECT coalesce(max(n), 0) FROM node").fetchone()[0]) + 1
-        sources = array("i")
-        targets = array("i")
-        for a, b in self._db.execute(pairs_sql):
-            sources.append(a)
-            targets.append(b)
-        if not sources:
-            return None
-        indegree = array("i", bytes(4 * size))
-        start = array("i", bytes(4 * (size + 1)))  # CSR offsets of each node's successors
-        for a, b in zip(sources, targets, strict=True):
-            indegree[b] += 1
-            start[a + 1] += 1
-        for i in range(size):
-            start[i + 1] += start[i]
-        succ = array("i", bytes(4 * len(sources)))
-        fill = array("i", start)
-        for a, b in zip(sources, targets, strict=True):
-            succ[fill[a]] = b
-            fill[a] += 1
-        del fill
-        queue = array("i", (v for v in range(size) if indegree[v] == 0))
-        head = 0
-        while head < len(queue):
-            v = queue[head]
-            head += 1
-            for k in range(start[v], start[v + 1]):
-                w = succ[k]
-                indegree[w] -= 1
-                if indegree[w] == 0:
-                    queue.append(w)
-        if len(queue) == size:
-            return None
-        del queue
-        # Predecessors among the nodes left, for the walk back.
-        left = {v for v in range(size) if indegree[v] > 0}
-        pred: dict[int, int] = {}
-        for a, b in zip(sources, targets, strict=True):
-            if a in left and b in left and b not in pred:
-                pred[b] = a
-        node = min(left)
-        seen: dict[int, int] = {}
-        walk: list[int] = []
-        while node not in seen:
-            seen[node] = len(walk)
-            walk.append(node)
-            node = pred[node]
-        loop = walk[seen[node] :]
-        loop.reverse()  # walked backwards: forwards now
-        names = dict(
-            self._db.execute(
-                f"SELECT n, id FROM node WHERE n IN ({','.join('?' * len(loop))})", loop
-            ).fetchall()
-        )
-        cycle = [names[v] for v in loop]
-        first = cycle.index(min(cycle))
-        return cycle[first:] + cycle[:first]
+
+        def names(numbers: list[int]) -> dict[int, str]:
+            marks = ",".join("?" * len(numbers))
+            return dict(self._db.execute(f"SELECT n, id FROM node WHERE n IN ({marks})", numbers))
+
+        return find_numbered_cycle(self._db.execute(pairs_sql), size, names)
+
+
+def find_numbered_cycle(
+    pairs: Iterable[tuple[int, int]], size: int, names: Callable[[list[int]], dict[int, str]]
+) -> list[str] | None:
+    """Return one cycle of the graph given as (from, to) pairs of node numbers below
+    ``size`` (named by ``names``), or None; 4 bytes per node and per edge.
+
+    Kahn's algorithm: repeatedly remove nodes with no incoming edge. What is left lies
+    on or below a cycle, and every node left has a predecessor left, so walking back
+    along predecessors meets a node twice: that loop is a cycle.
+    """
+    sources = array("i")
+    targets = array("i")
+    for a, b in pairs:
+        sources.append(a)
+        targets.append(b)
+    if not sources:
+        return None
+    indegree = array("i", bytes(4 * size))
+    start = array("i", bytes(4 * (size + 1)))  # CSR offsets of each node's successors
+    for a, b in zip(sources, targets, strict=True):
+        indegree[b] += 1
+        start[a + 1] += 1
+    for i in range(size):
+        start[i + 1] += start[i]
+    succ = array("i", bytes(4 * len(sources)))
+    fill = array("i", start)
+    for a, b in zip(sources, targets, strict=True):
+        succ[fill[a]] = b
+        fill[a] += 1
+    del fill
+    queue = array("i", (v for v in range(size) if indegree[v] == 0))
+    head = 0
+    while head < len(queue):
+        v = queue[head]
+        head += 1
+        for k in range(start[v], start[v + 1]):
+            w = succ[k]
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                queue.append(w)
+    if len(queue) == size:
+        return None
+    del queue
+    # Predecessors among the nodes left, for the walk back.
+    left = {v for v in range(size) if indegree[v] > 0}
+    pred: dict[int, int] = {}
+    for a, b in zip(sources, targets, strict=True):
+        if a in left and b in left and b not in pred:
+            pred[b] = a
+    node = min(left)
+    seen: dict[int, int] = {}
+    walk: list[int] = []
+    while node not in seen:
+        seen[node] = len(walk)
+        walk.append(node)
+        node = pred[node]
+    loop = walk[seen[node] :]
+    loop.reverse()  # walked backwards: forwards now
+    named = names(loop)
+    cycle = [named[v] for v in loop]
+    first = cycle.index(min(cycle))
+    return cycle[first:] + cycle[:first]

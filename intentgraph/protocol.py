@@ -565,9 +565,9 @@ class IntentStorage(Protocol):
         stored, no self-loop, one parent, no subgoal cycle, no DEPENDS_ON/BLOCKS cycle,
         symmetric edges with their ends in sorted order; a load that breaks one raises
         ``InvalidEdge`` naming it (``MissingEndpoint`` for an end not stored) and writes
-        nothing. Each record is checked as ``put`` checks it (``InvalidIntent``);
-        ``bulk_load_json`` stores texts as they are and is for callers that validated them
-        (``intentgraph.backup`` does). Afterwards the maintained state is rebuilt from the
+        nothing. Each record is checked as ``put`` checks it (``InvalidIntent``).
+        ``bulk_load_json`` is for callers that validated the texts and the graph they make
+        (``intentgraph.backup`` does, in bounded memory): SQLite checks neither again. Afterwards the maintained state is rebuilt from the
         records (SQLite: ``unmet``, ``held``, ``open_subgoals``, ``lease_expires_us`` and
         the copied columns; memory and JSON: the adjacency indexes, the ready index and
         every count).
