@@ -15,17 +15,26 @@ from intentgraph._base import StoreBase
 pytest_plugins = ["tests.graph_fixtures"]
 
 # Every backend the contract suite runs against; a new backend adds its name here.
-BACKENDS = ["memory", "json", "sqlite"]
+# "falkordb" and "neo4j" are the Cypher store on the test servers (tests/graph_servers.py):
+# FalkorDB, and ArcadeDB speaking Bolt to the neo4j driver.
+BACKENDS = ["memory", "json", "sqlite", "falkordb", "neo4j"]
+FILE_BACKENDS = ["json", "sqlite"]
+SERVER_BACKENDS = ["falkordb", "neo4j"]
 
 
 def url_for(kind: str, directory: Path) -> str:
-    """Return a fresh store URL of ``kind`` inside ``directory``."""
+    """Return a fresh store URL of ``kind`` inside ``directory`` (a new graph or database of
+    the session's server, for the server backends)."""
     if kind == "memory":
         return "memory://"
     if kind == "json":
         return f"json:///{directory / 'store.json'}"
     if kind == "sqlite":
         return f"sqlite:///{directory / 'store.db'}"
+    if kind in SERVER_BACKENDS:  # "neo4j": ArcadeDB speaking Bolt, the neo4j driver path
+        from tests.graph_fixtures import fresh_url
+
+        return fresh_url(kind)
     raise ValueError(kind)
 
 

@@ -15,8 +15,10 @@ Docker engine is there.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -33,18 +35,75 @@ from tests.graph_servers import (
 
 NEO4J_URL_VARIABLE = "INTENTGRAPH_NEO4J_URL"
 
+_shared: dict[str, FalkorDBServer | BoltServer] = {}
+
+
+def shared_falkordb() -> FalkorDBServer:
+    """The session's FalkorDB server, started on first use (also outside fixtures: the
+    contract suite's ``url_for`` and the state machine need it); stopped at the end of the
+    session (``pytest_sessionfinish``), else at exit."""
+    server = _shared.get("falkordb")
+    if server is None or not server.alive():
+        try:
+            server = _shared["falkordb"] = start_falkordb()
+        except GraphServerError as exc:
+            pytest.fail(f"FalkorDB could not be started: {exc}", pytrace=False)
+    assert isinstance(server, FalkorDBServer)
+    return server
+
+
+def shared_bolt() -> BoltServer:
+    """The session's ArcadeDB (Bolt) server, started on first use; see ``shared_falkordb``."""
+    server = _shared.get("bolt")
+    if server is None or not server.alive():
+        try:
+            server = _shared["bolt"] = start_bolt_server()
+        except GraphServerError as exc:
+            pytest.fail(f"ArcadeDB (Bolt) could not be started: {exc}", pytrace=False)
+    assert isinstance(server, BoltServer)
+    return server
+
+
+_recent: dict[str, collections.deque[str]] = {
+    "falkordb": collections.deque(),
+    "neo4j": collections.deque(),
+}
+KEEP = 64
+"""How many graphs/databases ``fresh_url`` keeps before dropping the oldest: a session makes
+thousands, and ArcadeDB keeps each one's files open (it fails with "Too many open files")."""
+
+
+def fresh_url(kind: str) -> str:
+    """The URL of a new graph (``falkordb``) or database (``neo4j``: ArcadeDB over Bolt) on
+    the session's server; the oldest beyond the last ``KEEP`` are dropped."""
+    recent = _recent[kind]
+    if kind == "falkordb":
+        falkordb = shared_falkordb()
+        name = falkordb.fresh_graph()
+        url = falkordb.url_for(name)
+        drop: Callable[[str], None] = falkordb.drop_graph
+    else:
+        bolt = shared_bolt()
+        name = bolt.fresh_database()
+        url = bolt.url_for(name)
+        drop = bolt.drop_database
+    recent.append(name)
+    while len(recent) > KEEP:
+        with contextlib.suppress(Exception):  # already dropped, or the server restarted
+            drop(recent.popleft())
+    return url
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for server in _shared.values():
+        server.stop()
+    _shared.clear()
+
 
 @pytest.fixture(scope="session")
-def falkordb_server() -> Iterator[FalkorDBServer]:
+def falkordb_server() -> FalkorDBServer:
     """A FalkorDB server on 127.0.0.1, memory only, for the whole session."""
-    try:
-        server = start_falkordb()
-    except GraphServerError as exc:
-        pytest.fail(f"FalkorDB could not be started: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    return shared_falkordb()
 
 
 @pytest.fixture
@@ -57,16 +116,9 @@ def falkordb_url(falkordb_server: FalkorDBServer) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def bolt_server() -> Iterator[BoltServer]:
+def bolt_server() -> BoltServer:
     """An ArcadeDB server speaking Bolt on 127.0.0.1, for the whole session."""
-    try:
-        server = start_bolt_server()
-    except GraphServerError as exc:
-        pytest.fail(f"ArcadeDB (Bolt) could not be started: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    return shared_bolt()
 
 
 @pytest.fixture
