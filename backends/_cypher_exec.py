@@ -93,6 +93,11 @@ class Executor(ABC):
         """Whether ``exc`` is the server's answer (so a failed commit surely did not land),
         not a lost connection (after which a commit may or may not have landed)."""
 
+    def overlapped(self) -> bool:
+        """Whether another writer committed while the last write transaction ran (asked
+        after it failed): its reads may have been stale, and its failure with them."""
+        return False
+
     def quiet(self) -> bool:
         """Whether no intentgraph writer is in the middle of a transaction (whose writes a
         reader could see, on a server that reads uncommitted data)."""

@@ -57,6 +57,7 @@ class Neo4jExecutor(Executor):
         self._retired: list[Any] = []
         self._session: neo4j.Session | None = None
         self._tx: neo4j.Transaction | None = None
+        self._began_at: int | None = None  # lock.cypher's count in the last write begun
         self._server = ""
 
     def _new_driver(self) -> neo4j.Driver:
@@ -129,9 +130,18 @@ class Neo4jExecutor(Executor):
         return self._tx is not None
 
     def begin(self) -> None:
+        self._began_at = None
         session = self._open_session()
         self._tx = self._call(session.begin_transaction)
-        self.run(load("lock"))
+        self._began_at = int(self.run(load("lock"))[0][0])
+
+    def overlapped(self) -> bool:
+        # Another writer committed after this one's lock.cypher: its count reached ours.
+        # Neo4j makes writers wait for the lock, so only a server that does not (ArcadeDB)
+        # ever answers True.
+        if self._began_at is None or self._tx is not None:
+            return False
+        return int(self.run(load("write_count"))[0][0]) >= self._began_at
 
     def commit(self) -> None:
         tx = self._tx

@@ -58,6 +58,9 @@ SCHEMA_VERSION = 1
 BULK = 256
 """An ``add_edges`` batch at least this large reads the parent and dependency links once."""
 
+OVERLAP_RETRIES = 20
+"""How often a write that failed on reads another writer made stale is tried again."""
+
 CHANGE_HISTORY = 100_000
 """How many recent changes the graph keeps for ``changes()`` (as SQLite)."""
 TRIM_EVERY = 1_000
@@ -157,15 +160,32 @@ class CypherStore(CypherReads):
             with self._write():
                 return work()
 
+        overlaps = [0]
+
         def transient(exc: BaseException) -> bool:
             if isinstance(exc, _ConcurrentWrite):
                 return True
             cause = exc.__cause__ if isinstance(exc, IntentGraphError) else exc
             if cause is None or is_foreign_timeout(cause) or not self._x.transient(cause):
+                # An answer such as ClaimConflict, given on reads another writer's commit
+                # made stale (ArcadeDB lets writers overlap; that write could not have
+                # committed anyway): asked again, a few times at most.
+                if overlaps[0] < OVERLAP_RETRIES and self._overlapped():
+                    overlaps[0] += 1
+                    return True
                 return False
             return not self._commit_unsure or self._x.answered(cause)
 
         return retrying(attempt, transient=transient, seconds=self._retry_seconds)
+
+    def _overlapped(self) -> bool:
+        """``Executor.overlapped``, False when it cannot be asked (the failure stands)."""
+        try:
+            return self._x.overlapped()
+        except Exception as exc:
+            if is_foreign_timeout(exc):
+                raise
+            return False
 
     def now(self) -> datetime:
         """Return the store's time: the graph server's clock (``timestamp()``, milliseconds),
