@@ -49,8 +49,18 @@ def store_url(backend: str, tmp_path: Path) -> str:
     return url_for(backend, tmp_path)
 
 
+def release_url(url: str) -> None:
+    """Say that every store on ``url`` (from ``url_for``) is closed: a graph server's database
+    may then be emptied and handed out again (see ``graph_fixtures.recycle``)."""
+    if url.startswith(("bolt://", "falkordb://")):
+        from tests.graph_fixtures import recycle
+
+        recycle(url)
+
+
 @pytest.fixture
 def store(store_url: str) -> Iterator[StoreBase]:
     """An open, empty store of each backend."""
     with ig.open_store(store_url) as opened:
         yield opened
+    release_url(store_url)

@@ -32,12 +32,15 @@ def sent_queries() -> dict[str, str]:
                     queries[key] = list_query(order, descending, skip=skip, limit=limit)
     queries["ready:unlimited"] = dialect.load("ready").removesuffix(" LIMIT $limit")
     # A change query starts with the change-feed record, and on FalkorDB with its undo record
-    # before that: every query that writes is linted as it may be sent.
-    for change in writing_queries():
-        feed = dialect.prefix("feed_record") + dialect.load(change)
-        queries[f"feed+{change}"] = feed
-        queries[f"undo+feed+{change}"] = dialect.prefix("undo_record") + feed
-        queries[f"undo+{change}"] = dialect.prefix("undo_record") + dialect.load(change)
+    # before that. Both prefixes end alike (WITH count(*) AS ...), so each query that writes
+    # is linted after one of them, and the prefixes once after each other.
+    writes = writing_queries()
+    for change in writes:
+        queries[f"feed+{change}"] = dialect.prefix("feed_record") + dialect.load(change)
+    queries["undo+feed+update"] = (
+        dialect.prefix("undo_record") + dialect.prefix("feed_record") + dialect.load("update")
+    )
+    queries["undo+merge_edges"] = dialect.prefix("undo_record") + dialect.load("merge_edges")
     return queries
 
 

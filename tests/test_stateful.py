@@ -31,7 +31,7 @@ from pydantic import BaseModel
 import intentgraph as ig
 from intentgraph.errors import IntentGraphError, StoreClosed
 from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
-from tests.conftest import BACKENDS, url_for
+from tests.conftest import BACKENDS, release_url, url_for
 
 # Sized for < 60 s per backend on 2 cores; raise it for a deeper (nightly) run.
 EXAMPLES = int(os.environ.get("INTENTGRAPH_STATEFUL_EXAMPLES", "60"))
@@ -287,6 +287,7 @@ class StoreComparison(RuleBasedStateMachine):
         try:
             self.sut.close()
             self.ref.close()
+            release_url(self.url)
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import intentgraph as ig
-from tests.conftest import BACKENDS, SERVER_BACKENDS, url_for
+from tests.conftest import BACKENDS, SERVER_BACKENDS, release_url, url_for
 from tests.durability.interrupts import WRITES, Injector, Interrupt, seed, state
 
 MARKER = ig.Intent(id="marker", name="written after the interruption")
@@ -47,11 +47,14 @@ def scratch(tmp_path: Path) -> Iterator[Path]:
 
 
 def expected_states(backend: str, tmp_path: Path, write: str) -> tuple[object, object]:
-    with ig.open_store(url_for(backend, tmp_path / "reference")) as store:
+    url = url_for(backend, tmp_path / "reference")
+    with ig.open_store(url) as store:
         seed(store)
         before = state(store)
         WRITES[write](store)
-        return before, state(store)
+        states = before, state(store)
+    release_url(url)
+    return states
 
 
 @pytest.mark.parametrize("write", sorted(WRITES))
@@ -101,6 +104,7 @@ def test_an_interrupt_anywhere_in_a_write_leaves_the_store_before_or_after(
         store.delete("marker")
         assert state(store) == now, f"interrupted at event {n}: reopen disagrees"
         store.close()
+        release_url(url)
         if not injector.fired:
             break
     else:
