@@ -56,6 +56,12 @@ _BUILTIN: dict[str, _Entry] = {
     "memory": _Entry("intentgraph.backends.memory:MemoryStore", None),
     "json": _Entry("intentgraph.backends.jsonfile:JsonFileStore", None),
     "sqlite": _Entry("intentgraph.backends.sqlite:SqliteStore", None),
+    **{
+        scheme: _Entry("intentgraph.backends.cypher:CypherStore", "neo4j")
+        for scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+    },
+    "falkordb": _Entry("intentgraph.backends.cypher:CypherStore", "falkordb"),
+    "falkordbs": _Entry("intentgraph.backends.cypher:CypherStore", "falkordb"),
 }
 
 

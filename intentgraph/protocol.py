@@ -503,10 +503,10 @@ class IntentStorage(Protocol):
         """Return the changes made after change ``since``, oldest first, at most ``limit``.
 
         Every write adds one change per intent or edge it touched, numbered from 1 up. Call
-        again with the batch's ``seq``. A store keeps its recent changes only (SQLite the last
-        100,000; JSON those since its journal was last folded, and all made since it was
-        opened; memory the last 100,000): when older ones are asked for, ``complete`` is
-        False.
+        again with the batch's ``seq``. A store keeps its recent changes only (SQLite and the
+        graph servers the last 100,000; JSON those since its journal was last folded, and
+        all made since it was opened; memory the last 100,000): when older ones are asked
+        for, ``complete`` is False.
 
         Raises:
             InvalidFilter: ``since`` or ``limit`` is not a non-negative integer.
@@ -531,12 +531,13 @@ class IntentStorage(Protocol):
           and the list of edges (references to the stored objects, which are never changed
           in place: O(n) pointers, not copies), then lets go of the lock; records are
           copied batch by batch as they are read.
-        * graph servers (to build): Neo4j: one read transaction of a session, records
-          paged by ``WHERE i.id > $after ORDER BY i.id LIMIT $n`` (Neo4j's isolation is
-          read committed: the implementation must say that a concurrent writer can be
-          half seen, or take a snapshot another way); FalkorDB runs no multi-query
-          transaction: read the graph with ``WATCH`` on its key and start again when a
-          write intervenes, or copy it first with ``GRAPH.COPY``.
+        * graph servers (Neo4j, FalkorDB): the graph is read in pages of intents with
+          their edges into a temporary file, then checked: the change feed's committed
+          mark must not have moved (Neo4j reads committed data, so a writer's commit in
+          between would be half seen) and, on FalkorDB, ``WATCH`` on the graph and its
+          writer lock must not have fired (FalkorDB readers see uncommitted writes). A
+          read that saw a write is made again; the third read holds the writer lock.
+          Records are then handed out from the file, in constant memory.
 
         Raises:
             TransactionError: called inside a ``transaction()`` block (the view could not
@@ -567,10 +568,10 @@ class IntentStorage(Protocol):
         ``InvalidEdge`` naming it (``MissingEndpoint`` for an end not stored) and writes
         nothing. Each record is checked as ``put`` checks it (``InvalidIntent``).
         ``bulk_load_json`` is for callers that validated the texts and the graph they make
-        (``intentgraph.backup`` does, in bounded memory): SQLite checks neither again. Afterwards the maintained state is rebuilt from the
-        records (SQLite: ``unmet``, ``held``, ``open_subgoals``, ``lease_expires_us`` and
-        the copied columns; memory and JSON: the adjacency indexes, the ready index and
-        every count).
+        (``intentgraph.backup`` does, in bounded memory): SQLite checks neither again.
+        Afterwards the maintained state is rebuilt from the records (SQLite: ``unmet``,
+        ``held``, ``open_subgoals``, ``lease_expires_us`` and the copied columns; memory and
+        JSON: the adjacency indexes, the ready index and every count).
 
         The change feed gets no record per row: the load moves it on by one position and
         forgets older changes, so a poller behind that position gets ``complete=False``
@@ -580,9 +581,9 @@ class IntentStorage(Protocol):
         SQLite writes in one ``BEGIN IMMEDIATE`` transaction; memory builds the new state
         beside the old and swaps it in one statement; JSON writes the new document (temp
         file, fsync, rename) instead of a journal line and starts an empty journal. Graph
-        servers (to build): Neo4j in one write transaction with ``UNWIND`` batches (or, for
-        more than fits in its memory, a documented loss of atomicity); FalkorDB has no
-        multi-query transaction: load into a new graph and rename it over the old one.
+        servers: Neo4j in one write transaction with ``UNWIND`` batches (the server holds the
+        load in memory until the commit); FalkorDB has no multi-query transaction: the load
+        builds a staging graph beside the live one and renames it over it, the commit point.
 
         Args:
             intents: the intents to write, valid, with distinct ids.

@@ -47,6 +47,30 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     assert "intentgraph/backends/memory.py" in names
     assert "intentgraph/backends/jsonfile.py" in names
     assert "intentgraph/py.typed" in names
+    assert "intentgraph/cypher/ready.cypher" in names
+    assert "intentgraph/cypher/intentgraph.grass" in names
+
+
+def test_the_installed_wheel_loads_the_query_files_from_its_own_package_data(
+    wheel: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import intentgraph.backends._cypher_dialect as d, importlib.resources as r; "
+        "print(r.files('intentgraph.cypher')); print(len(d.load_all())); print(d.load('get'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0] == str(site / "intentgraph" / "cypher")
+    assert int(out[1]) == len(list((ROOT / "cypher").glob("*.cypher")))
+    assert out[2] == "MATCH (i:Intent {id: $id}) RETURN i.data"
 
 
 def test_the_installed_wheel_imports_backends_under_intentgraph(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -19,20 +19,48 @@ import intentgraph as ig
 from intentgraph._base import StoreBase
 from intentgraph.errors import CycleError, InvalidEdge, InvalidIntent
 from intentgraph.models import EdgeType, Intent, IntentStatus
-from tests.conftest import BACKENDS, url_for
+from tests.conftest import BACKENDS, SERVER_BACKENDS, release_url, url_for
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SERVER_EXAMPLES = 20
+"""Examples on a graph server, where each one opens a graph and every write is a few round
+trips: a third of the others' (the state machine and the contract suite cover them too)."""
 ORDERING = [EdgeType.IS_SUBGOAL_OF, EdgeType.DEPENDS_ON, EdgeType.BLOCKS]
 backends = pytest.mark.parametrize("kind", BACKENDS)
+
+
+def on_every_backend(**strategies: Any) -> Callable[[Callable[..., None]], Callable[[str], None]]:
+    """Check a property on every backend, drawing its examples inside the test so that the
+    number of examples can depend on the backend (``SERVER_EXAMPLES`` on a graph server)."""
+
+    def wrap(body: Callable[..., None]) -> Callable[[str], None]:
+        @backends
+        def test(kind: str) -> None:
+            examples = SERVER_EXAMPLES if kind in SERVER_BACKENDS else PROPS.max_examples
+
+            @settings(PROPS, max_examples=examples)
+            @given(**strategies)
+            def check(**drawn: Any) -> None:
+                body(kind, **drawn)
+
+            check()
+
+        test.__name__ = test.__qualname__ = body.__name__
+        test.__doc__ = body.__doc__
+        return test
+
+    return wrap
 
 
 @contextmanager
 def fresh_store(kind: str) -> Iterator[StoreBase]:
     """An empty store of ``kind`` in its own temporary directory (one per example)."""
     directory = Path(tempfile.mkdtemp(prefix="ig-props-"))
+    url = url_for(kind, directory)
     try:
-        with ig.open_store(url_for(kind, directory)) as store:
+        with ig.open_store(url) as store:
             yield store
+        release_url(url)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -99,9 +127,7 @@ edge_picks = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.sampled
 # --- graph properties (every backend) -----------------------------------------------------
 
 
-@backends
-@PROPS
-@given(n=node_count, picks=edge_picks, rank=st.randoms(use_true_random=False))
+@on_every_backend(n=node_count, picks=edge_picks, rank=st.randoms(use_true_random=False))
 def test_plan_orders_a_random_dag_dependencies_and_subgoals_first(
     kind: str, n: int, picks: list[tuple[int, int, EdgeType]], rank: Any
 ) -> None:
@@ -125,9 +151,7 @@ def test_plan_orders_a_random_dag_dependencies_and_subgoals_first(
                     assert where[first] < where[later], (first, later, plan)
 
 
-@backends
-@PROPS
-@given(n=node_count, picks=edge_picks)
+@on_every_backend(n=node_count, picks=edge_picks)
 def test_plan_raises_cycle_error_only_for_a_real_cycle(
     kind: str, n: int, picks: list[tuple[int, int, EdgeType]]
 ) -> None:
@@ -143,9 +167,7 @@ def test_plan_raises_cycle_error_only_for_a_real_cycle(
                 assert all((x, y) in pairs for x, y in zip(ring, ring[1:] + ring[:1], strict=True))
 
 
-@backends
-@PROPS
-@given(
+@on_every_backend(
     n=node_count,
     picks=edge_picks,
     statuses=st.lists(st.sampled_from(list(IntentStatus)), min_size=7, max_size=7),
@@ -183,9 +205,7 @@ def test_ready_never_returns_a_waiting_intent_and_blocked_explains_the_rest(
             assert store.ready(limit=limit) == ready[:limit]
 
 
-@backends
-@PROPS
-@given(
+@on_every_backend(
     n=node_count,
     picks=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.sampled_from(EdgeType))),
 )
@@ -210,9 +230,7 @@ def test_random_edge_sequences_keep_every_invariant(
         assert len(children) == len(set(children)), "an intent has two parents"
 
 
-@backends
-@PROPS
-@given(n=node_count, picks=edge_picks)
+@on_every_backend(n=node_count, picks=edge_picks)
 def test_transitive_dependents_and_dependencies_match_closures_of_edges(
     kind: str, n: int, picks: list[tuple[int, int, EdgeType]]
 ) -> None:
@@ -338,7 +356,7 @@ def test_update_never_moves_updated_at_backwards(kind: str) -> None:
         updated = store.update(store.get("a").model_copy(update={"priority": 1}))
         assert updated.updated_at == future
         store.put(Intent(id="b", name="b"))
-        before = datetime.now(UTC)
+        before = store.now()  # the store's clock: the graph servers' counts milliseconds
         assert store.set_status("b", "completed").updated_at >= before
 
 

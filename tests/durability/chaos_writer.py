@@ -1,10 +1,11 @@
 """A writer whose writes keep being interrupted, run as a subprocess until it is killed.
 
-    python -m tests.durability.chaos_writer URL MODE SEED
+    python -m tests.durability.chaos_writer URL MODE SEED [SPAN]
 
 MODE ``inject`` raises KeyboardInterrupt at a random line or call of a write (a tracing
-hook); MODE ``alarm`` arms a real interval timer whose SIGALRM handler raises TimeoutError,
-wherever the process happens to be. After every write that returned, the writer prints
+hook), among its first SPAN (400; a graph-server write runs a few thousand); MODE ``alarm``
+arms a real interval timer (0 to 2 ms, times SPAN / 400) whose SIGALRM handler raises
+TimeoutError, wherever the process happens to be. After every write that returned, the writer prints
 ``ack <id>`` (and flushes): the parent SIGKILLs it at some point and checks that every
 acknowledged write survived.
 """
@@ -50,6 +51,7 @@ def writes(store: StoreBase, run: int, k: int) -> list[tuple[str, Callable[[], A
 
 def main() -> None:
     url, mode, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    span = int(sys.argv[4]) if len(sys.argv) > 4 else 1200
     rng = random.Random(seed)
     store = ig.open_store(url)
     if not store.exists("root"):
@@ -65,11 +67,14 @@ def main() -> None:
         for ack, write in writes(store, seed, k):
             try:
                 if mode == "inject":
-                    # A write runs some 350-700 traced events: about half are cut short.
-                    with Injector(rng.randint(1, 1200), KeyboardInterrupt).armed():
+                    # An embedded write runs some 350-700 traced events: about half are cut
+                    # short; a graph-server write runs more (the test passes its span).
+                    with Injector(rng.randint(1, span), KeyboardInterrupt).armed():
                         write()
                 else:
-                    signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.00001, 0.002))
+                    # A graph-server write takes milliseconds: a longer window there.
+                    window = 0.002 if span <= 1200 else 0.002 * span / 400
+                    signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.00001, window))
                     try:
                         write()
                     finally:

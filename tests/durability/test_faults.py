@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import intentgraph as ig
-from tests.conftest import BACKENDS, url_for
+from tests.conftest import FILE_BACKENDS, url_for
 
-PERSISTENT = [b for b in BACKENDS if b != "memory"]
+PERSISTENT = FILE_BACKENDS  # the graph servers' disks are theirs, not the client's
 
 
 @pytest.mark.parametrize("backend", PERSISTENT)

@@ -1,0 +1,215 @@
+"""The small interface the Cypher store runs its queries through, and what both executors share.
+
+An executor runs one query and returns its rows as lists of plain values; it opens, commits and
+rolls back the outermost write transaction, holding the writer lock for its duration; it knows
+which of its driver's errors are transient and what each one means for a caller. It knows
+nothing of intents: the store (``backends/cypher.py``) holds every rule.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Protocol, TypeVar
+
+from intentgraph.backends._cypher_dialect import Dialect
+from intentgraph.errors import IntentGraphError
+
+__all__ = [
+    "Executor",
+    "ReadWindow",
+    "Row",
+    "Stage",
+    "interrupt_inside",
+    "is_foreign_timeout",
+    "quietly",
+    "retrying",
+]
+
+Row = list[Any]
+T = TypeVar("T")
+
+
+class Executor(ABC):
+    """One connection to a graph server, used under the store's lock (one caller at a time)."""
+
+    dialect: Dialect
+    where: str  # the server and graph/database, for messages (never a password)
+
+    @abstractmethod
+    def run(self, query: str, params: dict[str, Any] | None = None) -> list[Row]:
+        """Run a query (inside the open transaction, if any) and return its rows."""
+
+    def change(
+        self, query: str, params: dict[str, Any], *, seq: int, undo: str | None
+    ) -> list[Row]:
+        """Run a query that changes the graph inside the open transaction.
+
+        ``undo`` (JSON) says how to undo it; an executor whose server keeps no transaction
+        of its own records it in the same query (see ``_cypher_falkordb``).
+        """
+        return self.run(query, params)
+
+    @property
+    @abstractmethod
+    def in_transaction(self) -> bool:
+        """Whether an outermost write transaction is open."""
+
+    @abstractmethod
+    def begin(self) -> None:
+        """Open the outermost write transaction and take the writer lock."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Commit the open transaction (its one commit point) and release the lock."""
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """Undo the open transaction, if any, and release the lock; safe to repeat."""
+
+    @abstractmethod
+    def setup(self, version: int) -> int:
+        """Create the schema where missing; return the schema version stored in the graph."""
+
+    @abstractmethod
+    def transient(self, exc: BaseException) -> bool:
+        """Whether ``exc`` may pass if the same work is tried again (server starting...)."""
+
+    @abstractmethod
+    def translate(self, exc: BaseException, *, opening: bool = False) -> IntentGraphError | None:
+        """Return the intentgraph error for a driver error, None when ``exc`` is not one."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the connection; idempotent."""
+
+    def details(self) -> dict[str, Any]:
+        """What ``health()`` shows about the server (never a credential)."""
+        return {}
+
+    @abstractmethod
+    def answered(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the server's answer (so a failed commit surely did not land),
+        not a lost connection (after which a commit may or may not have landed)."""
+
+    def overlapped(self) -> bool:
+        """Whether another writer committed while the last write transaction ran (asked
+        after it failed): its reads may have been stale, and its failure with them."""
+        return False
+
+    def quiet(self) -> bool:
+        """Whether no intentgraph writer is in the middle of a transaction (whose writes a
+        reader could see, on a server that reads uncommitted data)."""
+        return True
+
+    def watching(self) -> AbstractContextManager[ReadWindow]:
+        """A window for a read of many queries that must see no write (see ``ReadWindow``)."""
+        return nullcontext(ReadWindow())
+
+    def abandoned_undo(self) -> int:
+        """How many undo records a dead writer left in the graph (FalkorDB)."""
+        return 0
+
+    def staging(self) -> AbstractContextManager[Stage]:
+        """A new graph beside the live one for a bulk load (FalkorDB, which has no
+        transaction to load in), dropped unless it was published."""
+        raise NotImplementedError(f"{type(self).__name__} loads inside its transaction")
+
+    def interrupted(self) -> None:
+        """Note that an interrupt may have landed inside the driver: do not trust its
+        connection any more (redis-py drops its own; the neo4j driver is replaced)."""
+        return None
+
+
+class Stage(Protocol):
+    """The staging graph of a bulk load (see ``Executor.staging``)."""
+
+    def run(self, query: str, params: dict[str, Any] | None = None) -> list[Row]: ...
+    def setup(self) -> None: ...
+    def publish(self) -> None:
+        """Put the staging graph in place of the live one, atomically: the commit point."""
+
+
+class ReadWindow:
+    """What ``Executor.watching`` gives: ``clear`` is False when a writer was at work as the
+    window opened (read again later); ``unchanged()``, asked at the end, whether anything
+    was written meanwhile, as far as the server can tell (the store also compares the
+    change feed's committed mark)."""
+
+    clear = True
+
+    def unchanged(self) -> bool:
+        return True
+
+
+def retrying(
+    call: Callable[[], T],
+    *,
+    transient: Callable[[BaseException], bool],
+    seconds: float,
+    on_retry: Callable[[], None] | None = None,
+) -> T:
+    """Call ``call``, again while it fails with a transient error, for at most ``seconds``.
+
+    Exponential backoff with jitter (10 ms doubling to 1 s, as tenacity's
+    ``wait_random_exponential``), through tenacity; a permanent error, a ``BaseException``
+    that is not an ``Exception`` (Ctrl-C) and a signal handler's ``TimeoutError`` raise at once.
+    """
+    import tenacity
+
+    def retryable(exc: BaseException) -> bool:
+        return isinstance(exc, Exception) and not is_foreign_timeout(exc) and transient(exc)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if on_retry is not None:
+            on_retry()
+
+    retryer = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(retryable),
+        stop=tenacity.stop_after_delay(seconds) | tenacity.stop_after_attempt(50),
+        wait=tenacity.wait_random_exponential(multiplier=0.01, max=1.0),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retryer(call)
+
+
+def interrupt_inside(
+    exc: BaseException, elapsed: float, socket_timeout: float
+) -> BaseException | None:
+    """Return the signal handler's exception a driver wrapped, None if ``exc`` is its own.
+
+    A ``TimeoutError`` raised by a signal handler while a driver waits on its socket looks to
+    the driver like a socket timeout (``socket.timeout`` is ``TimeoutError``): redis-py and the
+    neo4j driver turn it into their own timeout or connection error. When the call took less
+    than the socket's timeout, no socket timed out: the caller gets the handler's exception.
+    """
+    if elapsed >= socket_timeout:
+        return None
+    seen = 0
+    cause: BaseException | None = exc
+    while cause is not None and seen < 10:
+        if cause is not exc and is_foreign_timeout(cause):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return None
+
+
+def quietly(fn: Callable[[], Any]) -> None:
+    """Call ``fn`` (a cleanup), ignoring its errors but never a signal handler's exception."""
+    try:
+        fn()
+    except Exception as exc:
+        if is_foreign_timeout(exc):
+            raise
+        interrupt = interrupt_inside(exc, 0.0, float("inf"))
+        if interrupt is not None:
+            raise interrupt from None
+
+
+def is_foreign_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is a ``TimeoutError`` not raised by the OS (a signal handler's, say):
+    it goes to the caller unchanged, never retried nor translated."""
+    return isinstance(exc, TimeoutError) and exc.errno is None

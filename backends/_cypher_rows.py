@@ -1,0 +1,100 @@
+"""How intents and edges become node and relationship properties, and back.
+
+The ``data`` property holds the whole intent (or edge) as JSON, exactly as the other backends
+write it (``intentgraph._codec``): it is what the store reads back, so every value comes back
+exact (FalkorDB returns floats with 15 digits; JSON keeps all 17), and a NUL character travels
+as a ``\\u0000`` escape. The other properties are copies for people and for queries: the
+fields as Cypher values (JSON objects as JSON text, times as ISO text), sort keys, and the
+maintained blocked state (``unmet``, ``held``, ``rp``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph.backends._sqlite_query import to_us
+from intentgraph.filters import search_text
+from intentgraph.models import ACTIONABLE_STATUSES, Edge, Intent
+
+__all__ = ["MAINTAINED", "edge_props", "edge_row", "hex_key", "intent_props", "ready_priority"]
+
+MAINTAINED = ("unmet", "held", "open_subgoals", "rp")
+"""The properties the store keeps up to date for ``ready()``/``blocked()``."""
+
+_ACTIONABLE = frozenset(s.value for s in ACTIONABLE_STATUSES)
+
+
+def hex_key(text: str) -> str:
+    """A sort key that orders like Python's ``str`` on every server: the UTF-8 bytes in hex.
+
+    Neo4j compares strings by UTF-16 code units and Python by code points; they disagree on
+    characters beyond U+FFFF against U+E000..U+FFFF. Hex digits of UTF-8 compare alike
+    everywhere, and UTF-8 byte order is code point order.
+    """
+    return text.encode("utf-8", "surrogatepass").hex()
+
+
+def _clean(text: str | None, sanitize: bool) -> str | None:
+    if text is None or not sanitize or "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd")
+
+
+def ready_priority(status: str, priority: int, unmet: int, held: int, open_: int) -> int | None:
+    """``rp``: the priority of an intent that is ready, None (no property) otherwise."""
+    return priority if status in _ACTIONABLE and not (unmet or held or open_) else None
+
+
+def intent_props(
+    intent: Intent, *, sanitize: bool, unmet: int = 0, held: int = 0, open_subgoals: int = 0
+) -> dict[str, Any]:
+    """Return the node properties of ``intent`` (every key present; None removes one)."""
+    import pydantic_core
+
+    status = intent.status.value
+    return {
+        "id": intent.id,
+        "name": _clean(intent.name, sanitize),
+        "goal": _clean(intent.goal, sanitize),
+        "status": status,
+        "priority": intent.priority,
+        "session_id": _clean(intent.session_id, sanitize),
+        "version": intent.version,
+        "created_at": intent.created_at.isoformat(),
+        "updated_at": intent.updated_at.isoformat(),
+        "metadata": pydantic_core.to_json(intent.metadata).decode(),
+        "created_us": to_us(intent.created_at),
+        "updated_us": to_us(intent.updated_at),
+        "ik": hex_key(intent.id),
+        "nk": hex_key(intent.name),
+        "search": _clean(search_text(intent), sanitize),
+        "data": intent_to_json(intent),
+        "lease_us": None if intent.lease is None else to_us(intent.lease.expires_at),
+        "unmet": unmet,
+        "held": held,
+        "open_subgoals": open_subgoals,
+        "rp": ready_priority(status, intent.priority, unmet, held, open_subgoals),
+    }
+
+
+def edge_props(edge: Edge) -> dict[str, Any]:
+    """Return the relationship properties of ``edge``."""
+    import pydantic_core
+
+    return {
+        "data": edge_to_json(edge),
+        "weight": edge.weight,
+        "created_at": edge.created_at.isoformat(),
+        "metadata": pydantic_core.to_json(edge.metadata).decode(),
+    }
+
+
+def edge_row(edge: Edge) -> dict[str, Any]:
+    """Return a row of ``merge_edges.cypher``."""
+    return {
+        "source": edge.source,
+        "target": edge.target,
+        "type": edge.type.value,
+        "props": edge_props(edge),
+    }

@@ -1,0 +1,1 @@
+"""The Cypher query files (package data of intentgraph, never a top-level import name)."""

@@ -1,0 +1,18 @@
+// count: how many intents a filter selects. A criterion given as null does not filter.
+// Returns: one row, the count. Parameters: as list.cypher, without $skip and $limit.
+:param status => ['active']; :param ids => null; :param session_id => null;
+:param priority_min => null; :param priority_max => null;
+:param created_after => null; :param created_before => null;
+:param updated_after => null; :param updated_before => null; :param text => null;
+MATCH (i:Intent)
+WHERE ($status IS NULL OR i.status IN $status)
+  AND ($ids IS NULL OR i.id IN $ids)
+  AND ($session_id IS NULL OR i.session_id = $session_id)
+  AND ($priority_min IS NULL OR i.priority >= $priority_min)
+  AND ($priority_max IS NULL OR i.priority <= $priority_max)
+  AND ($created_after IS NULL OR i.created_us >= $created_after)
+  AND ($created_before IS NULL OR i.created_us < $created_before)
+  AND ($updated_after IS NULL OR i.updated_us >= $updated_after)
+  AND ($updated_before IS NULL OR i.updated_us < $updated_before)
+  AND ($text IS NULL OR i.search CONTAINS $text)
+RETURN count(i)

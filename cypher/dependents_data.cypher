@@ -1,0 +1,8 @@
+// dependents data: one breadth-first layer of dependents (dependents(), transitive or not),
+// with each dependent's JSON, so that a closure needs no other query.
+// Returns: id, list of [dependent id, JSON] (one entry per blocking edge). Parameters: $ids.
+:param ids => ['demo'];
+UNWIND $ids AS id
+MATCH (n:Intent {id: id})
+RETURN id, [(d:Intent)-[:DEPENDS_ON]->(n) | [d.id, d.data]]
+  + [(n)-[:BLOCKS]->(b:Intent) | [b.id, b.data]]
