@@ -75,7 +75,9 @@ def recover(url: str | None, session: str) -> None:
         )
         for b in store.blocked():
             if b.intent.session_id == session:
-                waits = ", ".join(f"{d.name} ({d.status})" for d in b.blocked_by)
+                # What holds it: its dependencies, its unfinished subgoals, a held ancestor.
+                holders = [*b.blocked_by, *b.subgoals, *b.held_by]
+                waits = ", ".join(f"{d.name} ({d.status})" for d in holders)
                 print(f"blocked: {b.intent.name} waits for {waits}")
         print("execution plan:", " -> ".join(i.name for i in store.plan(root.id)))
         print(f"\nhealth: ok={store.health().ok} backend={store.backend}")
@@ -83,6 +85,9 @@ def recover(url: str | None, session: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (["-h"], ["--help"]):
+        print("usage: python -m intentgraph.demo [STORE_URL]  (default: ./intentgraph.db)")
+        return 0
     if len(args) >= 2 and args[0] in ("--orchestrate", "--recover"):
         session, url = args[1], (args[2] if len(args) > 2 else None)
         (orchestrate if args[0] == "--orchestrate" else recover)(url, session)

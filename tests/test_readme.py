@@ -40,4 +40,8 @@ def test_the_demo_writes_crashes_and_reads_back_on_the_default_store(tmp_path: P
     assert "crashing now" in run.stdout
     assert "- tests [completed]" in run.stdout
     assert "blocked: publish waits for docs (executing), build (active)" in run.stdout
+    # A parent waits for its unfinished subgoals, and says so.
+    assert "blocked: launch waits for docs (executing), build (active), publish (active)" in (
+        run.stdout
+    )
     assert "backend=sqlite" in run.stdout
