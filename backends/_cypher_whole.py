@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from intentgraph._base import as_edge, as_intent
 from intentgraph._codec import edge_from_json, intent_from_json
-from intentgraph._integrity import Skeleton
+from intentgraph._integrity import Skeleton, drift_problem
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import load
@@ -289,19 +289,7 @@ def _check(store: CypherStore, run: Runner) -> builtins.list[IntegrityProblem]:
             _add_records(skeleton, rows)
         problems += [f.as_problem() for f in skeleton.findings()]
     drifted += [r[0] for r in run(load("derived_drift"), g.DERIVED_PARAMS)]
-    if drifted:
-        ids = sorted(set(drifted))
-        problems.append(
-            IntegrityProblem(
-                kind="derived_state",
-                message=f"{len(ids)} intent(s) have maintained properties (blocked state, "
-                "copied fields) that differ from a recomputation: "
-                + ", ".join(map(repr, ids[:5]))
-                + (" ..." if len(ids) > 5 else ""),
-                ids=ids[:50],
-                repairable=True,
-            )
-        )
+    problems += drift_problem(drifted, "properties")
     pending = store._x.abandoned_undo()
     if pending:
         problems.append(

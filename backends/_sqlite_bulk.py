@@ -21,7 +21,7 @@ from pydantic_core import from_json as _from_json
 
 from intentgraph._base import as_edge, as_intent, storable_id
 from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
-from intentgraph._integrity import Skeleton, find_numbered_cycle
+from intentgraph._integrity import Skeleton, drift_problem, find_numbered_cycle
 from intentgraph._transactions import gc_paused
 from intentgraph.backends._sqlite_query import to_us
 from intentgraph.backends._sqlite_schema import (
@@ -521,19 +521,7 @@ def check_integrity(store: SqliteStore) -> builtins.list[IntegrityProblem]:
             skeleton.add_edges((s, g, k, None, 0, None) for s, k, g, _ in rows)
         problems += [f.as_problem() for f in skeleton.findings()]
         drifted += [r[0] for r in db.execute(_DRIFT)]
-        if drifted:
-            ids = sorted(set(drifted))
-            problems.append(
-                IntegrityProblem(
-                    kind="derived_state",
-                    message=f"{len(ids)} intent(s) have maintained columns (blocked state, "
-                    "copied fields) that differ from a recomputation: "
-                    + ", ".join(map(repr, ids[:5]))
-                    + (" ..." if len(ids) > 5 else ""),
-                    ids=ids[:50],
-                    repairable=True,
-                )
-            )
+        problems += drift_problem(drifted, "columns")
         if version == SCHEMA_VERSION:
             problems += [
                 IntegrityProblem(kind="derived_state", message=m, repairable=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from intentgraph.results import IntegrityProblem, ProblemKind
 
-__all__ = ["Finding", "Skeleton", "find_numbered_cycle"]
+__all__ = ["Finding", "Skeleton", "drift_problem", "find_numbered_cycle"]
 
 _SCHEMA = (
     "CREATE TABLE node (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, line INTEGER,"
@@ -308,3 +308,17 @@ def find_numbered_cycle(
     cycle = [named[v] for v in loop]
     first = cycle.index(min(cycle))
     return cycle[first:] + cycle[:first]
+
+
+def drift_problem(drifted: Iterable[str], kept_in: str) -> list[IntegrityProblem]:
+    """The one problem to report for intents whose maintained state (``kept_in``: where a
+    backend keeps it) differs from a recomputation, or none."""
+    ids = sorted(set(drifted))
+    if not ids:
+        return []
+    shown = ", ".join(map(repr, ids[:5])) + (" ..." if len(ids) > 5 else "")
+    message = (
+        f"{len(ids)} intent(s) have maintained {kept_in} (blocked state, copied fields) "
+        f"that differ from a recomputation: {shown}"
+    )
+    return [IntegrityProblem(kind="derived_state", message=message, ids=ids[:50], repairable=True)]
