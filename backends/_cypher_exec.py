@@ -56,6 +56,12 @@ class Executor(ABC):
     def in_transaction(self) -> bool:
         """Whether an outermost write transaction is open."""
 
+    @property
+    def transaction_lost(self) -> bool:
+        """Whether the open transaction can no longer be used (its connection dropped, or
+        may be half way through a message): it can only be rolled back as a whole."""
+        return False
+
     @abstractmethod
     def begin(self) -> None:
         """Open the outermost write transaction and take the writer lock."""

@@ -185,6 +185,10 @@ class FalkorDBExecutor(Executor):
     def in_transaction(self) -> bool:
         return self._lock_value is not None
 
+    @property
+    def transaction_lost(self) -> bool:
+        return self._lost
+
     def begin(self) -> None:
         self._lost = False
         # Named before it is taken, so that a rollback after an interrupt anywhere in here

@@ -117,6 +117,8 @@ class Neo4jExecutor(Executor):
             raise
 
     def run(self, query: str, params: dict[str, Any] | None = None) -> list[Row]:
+        self._check_transaction()
+
         def go() -> list[Row]:
             runner: Any = self._tx if self._tx is not None else self._open_session()
             result = runner.run(query, params or {})
@@ -128,6 +130,19 @@ class Neo4jExecutor(Executor):
     @property
     def in_transaction(self) -> bool:
         return self._tx is not None
+
+    @property
+    def transaction_lost(self) -> bool:
+        # An interrupt inside the driver may have left the transaction's connection half way
+        # through a message: nothing more is sent on it (the server would never answer).
+        return self._tx is not None and self._poisoned
+
+    def _check_transaction(self) -> None:
+        if self.transaction_lost:
+            raise StorageError(
+                f"the transaction on {self.where} was cut by an interrupt inside the driver; "
+                "nothing of it is committed"
+            )
 
     def begin(self) -> None:
         self._began_at = None
@@ -147,6 +162,7 @@ class Neo4jExecutor(Executor):
         tx = self._tx
         if tx is None:
             return
+        self._check_transaction()  # a lost transaction is rolled back, never committed
         self._tx = None
         self._call(tx.commit)
 
@@ -171,7 +187,13 @@ class Neo4jExecutor(Executor):
             return
         if session is not None:
             self._keep(session)
-            quietly(session.close)
+            try:
+                quietly(session.close)
+            except BaseException:
+                # Interrupted inside the driver while the session gave its connection back
+                # to the pool (a RESET half sent): the pool cannot be trusted any more.
+                self._poisoned = True
+                raise
 
     def setup(self, version: int) -> int:
         for statement in statements("setup"):

@@ -262,6 +262,10 @@ class CypherStore(CypherReads):
             self._x.rollback()
             self._undo.clear()
             return
+        if self._x.transaction_lost:
+            # Nothing can be sent on its connection any more: the savepoint cannot be undone
+            # alone, and the outermost level fails as a whole (its commit raises).
+            return
         seq_mark, undo_mark, feed_mark = level.mark
         if self._x.dialect.undo_in_graph:
             self._undo_records(after=seq_mark)
