@@ -23,7 +23,7 @@ from intentgraph._base import (
     storable_id,
 )
 from intentgraph._codec import edge_from_json, intent_from_json
-from intentgraph._queries import Counts, ready_key
+from intentgraph._queries import Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import MAX_LIMIT, load
@@ -339,19 +339,7 @@ class CypherReads(StoreBase):
                 dependents.setdefault(dependency, []).append(dependent)
             rows = self._read("holding", {"holding": g.HOLDING})
         holders = [intent_from_json(r[1]) for r in rows]
-        found: dict[str, builtins.list[tuple[int, str, Intent]]] = {}
-        for holder in holders:
-            reach = _graph.blast_radius(
-                holder.id,
-                children=lambda n: [(c, finished[c]) for c in children.get(n, ())],
-                dependents=lambda n: [(d, finished[d]) for d in dependents.get(n, ())],
-                parent=lambda n: None if n not in parent else (parent[n], finished[parent[n]]),
-                holds_parent=holder.status is not IntentStatus.ARCHIVED,
-            )
-            for intent_id, distance in reach.items():
-                if intent_id in targets:
-                    found.setdefault(intent_id, []).append((distance, holder.id, holder))
-        return found
+        return holders_in_maps(holders, targets, children, dependents, parent, finished)
 
     def _impact_of(self, intent: Intent, *, holds_parent: bool) -> dict[str, int]:
         """``_graph.blast_radius`` over neighbourhoods read a layer at a time: whenever the

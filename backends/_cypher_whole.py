@@ -27,6 +27,7 @@ from intentgraph._base import as_edge, as_intent
 from intentgraph._codec import edge_from_json, intent_from_json
 from intentgraph._integrity import Skeleton, drift_problem
 from intentgraph._transactions import gc_paused
+from intentgraph._whole import batches
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import load
 from intentgraph.backends._cypher_rows import MAINTAINED, edge_props, edge_row, intent_props
@@ -129,17 +130,6 @@ def _closing(view: Spool) -> Iterator[Spool]:
 # --- bulk load --------------------------------------------------------------------------
 
 
-def _batches(items: Iterable[Any], size: int = PAGE) -> Iterator[builtins.list[Any]]:
-    batch: builtins.list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def bulk_load(
     store: CypherStore,
     intents: Iterable[Intent],
@@ -213,18 +203,18 @@ def _load(
     """Write the records, then recompute the maintained state and restart the feed."""
     sanitize = store._x.dialect.sanitizes_nul
     written_intents = written_edges = 0
-    for batch in _batches(map(as_intent, intents)):
+    for batch in batches(map(as_intent, intents), PAGE):
         run(load("load_intents"), {"rows": [intent_props(i, sanitize=sanitize) for i in batch]})
         written_intents += len(batch)
-    for batch in _batches(map(as_edge, edges)):
-        ends = sorted({e.source for e in batch} | {e.target for e in batch})
+    for part in batches(map(as_edge, edges), PAGE):
+        ends = sorted({e.source for e in part} | {e.target for e in part})
         present = {r[0] for r in run(load("exists"), {"ids": ends})}
-        for edge in batch:
+        for edge in part:
             for end, role in ((edge.source, "source"), (edge.target, "target")):
                 if end not in present:
                     raise MissingEndpoint(end, role)
-        run(load("merge_edges"), {"rows": [edge_row(e) for e in batch]})
-        written_edges += len(batch)
+        run(load("merge_edges"), {"rows": [edge_row(e) for e in part]})
+        written_edges += len(part)
     problem = _graph_problem(run)
     if problem is not None:  # raised before the commit point: nothing was loaded
         raise InvalidEdge(f"the loaded records break the graph's rules: {problem}")

@@ -23,6 +23,7 @@ from intentgraph._base import as_edge, as_intent, storable_id
 from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
 from intentgraph._integrity import Skeleton, drift_problem, find_numbered_cycle
 from intentgraph._transactions import gc_paused
+from intentgraph._whole import batches
 from intentgraph.backends._sqlite_query import to_us
 from intentgraph.backends._sqlite_schema import (
     RECOUNT,
@@ -113,17 +114,6 @@ _UPSERT_EDGE = (
     " ON CONFLICT (source, type, target) DO UPDATE SET data = excluded.data"
 )
 _BATCH = 5000
-
-
-def _batches(items: Iterable[Any], size: int = _BATCH) -> Iterator[builtins.list[Any]]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _change_mark(db: sqlite3.Connection) -> int:
@@ -251,8 +241,9 @@ def bulk_load(
 
     return _load(
         store,
-        ([_row(i, intent_to_json(i)) for i in map(as_intent, b)] for b in _batches(intents)),
-        ([edge_row(e) for e in b] for b in _batches(edges)),
+        ([_row(i, intent_to_json(i)) for i in map(as_intent, b)]
+         for b in batches(intents, _BATCH)),
+        ([edge_row(e) for e in b] for b in batches(edges, _BATCH)),
         replace=replace,
         expected_changes=expected_changes,
         check_graph=True,
@@ -270,8 +261,8 @@ def bulk_load_json(
     """Store the texts as they are; read only the fields the columns copy."""
     return _load(
         store,
-        ([_text_row(t) for t in batch] for batch in _batches(intents)),
-        ([_edge_text_row(t) for t in batch] for batch in _batches(edges)),
+        ([_text_row(t) for t in batch] for batch in batches(intents, _BATCH)),
+        ([_edge_text_row(t) for t in batch] for batch in batches(edges, _BATCH)),
         replace=replace,
         expected_changes=expected_changes,
         check_graph=False,  # checked by the caller (a restore checks it in its first pass)

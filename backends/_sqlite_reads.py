@@ -21,7 +21,7 @@ from intentgraph._codec import (
     intent_to_json,
     intents_from_json_array,
 )
-from intentgraph._queries import UNFINISHED, Counts, ready_key
+from intentgraph._queries import UNFINISHED, Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
@@ -397,19 +397,7 @@ class SqliteReads(StoreBase):
                     [s.value for s in HOLDING_STATUSES],
                 )
             ]
-        found: dict[str, builtins.list[tuple[int, str, Intent]]] = {}
-        for holder in holders:
-            reach = _graph.blast_radius(
-                holder.id,
-                children=lambda n: [(c, finished[c]) for c in children.get(n, ())],
-                dependents=lambda n: [(d, finished[d]) for d in dependents.get(n, ())],
-                parent=lambda n: None if n not in parent else (parent[n], finished[parent[n]]),
-                holds_parent=holder.status is not IntentStatus.ARCHIVED,
-            )
-            for intent_id, distance in reach.items():
-                if intent_id in targets:
-                    found.setdefault(intent_id, []).append((distance, holder.id, holder))
-        return found
+        return holders_in_maps(holders, targets, children, dependents, parent, finished)
 
 
 _BLOCKING_TOKEN = "SELECT n FROM counters WHERE name = 'blocking'"

@@ -5,7 +5,7 @@ override them with its own indexes (and must answer the same when it does)."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from intentgraph import _graph
@@ -24,7 +24,7 @@ from intentgraph.results import BlockedIntent, GraphStats, IntentContext
 if TYPE_CHECKING:
     from intentgraph._primitives import Primitives
 
-__all__ = ["UNFINISHED", "Counts", "GraphQueries", "ready_key"]
+__all__ = ["UNFINISHED", "Counts", "GraphQueries", "holders_in_maps", "ready_key"]
 
 
 Counts = tuple[int, dict[str, int], int, dict[str, int], int]
@@ -228,3 +228,29 @@ class GraphQueries:
             for i in self._select(IntentFilter(status=tuple(UNFINISHED), ids=tuple(dependents_of)))
         }
         return _graph.ReachIndex(dependents_of).top(lambda batch: unfinished)
+
+
+def holders_in_maps(
+    holders: Iterable[Intent],
+    targets: set[str],
+    children: Mapping[str, builtins.list[str]],
+    dependents: Mapping[str, builtins.list[str]],
+    parent: Mapping[str, str],
+    finished: Mapping[str, bool],
+) -> dict[str, builtins.list[tuple[int, str, Intent]]]:
+    """``GraphQueries._holders`` over the graph read once into maps (id → children,
+    dependents, parent; whether each intent is a finished subgoal): what a backend that
+    reads its edges in one query uses instead of a query per step."""
+    found: dict[str, builtins.list[tuple[int, str, Intent]]] = {}
+    for holder in holders:
+        reach = _graph.blast_radius(
+            holder.id,
+            children=lambda n: [(c, finished[c]) for c in children.get(n, ())],
+            dependents=lambda n: [(d, finished[d]) for d in dependents.get(n, ())],
+            parent=lambda n: None if n not in parent else (parent[n], finished[parent[n]]),
+            holds_parent=holder.status is not IntentStatus.ARCHIVED,
+        )
+        for intent_id, distance in reach.items():
+            if intent_id in targets:
+                found.setdefault(intent_id, []).append((distance, holder.id, holder))
+    return found

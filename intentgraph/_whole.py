@@ -54,7 +54,7 @@ class _Store(Protocol):
     ) -> LoadResult: ...
 
 
-__all__ = ["ListSnapshot", "WholeStore", "check_with_skeleton", "hand_out"]
+__all__ = ["ListSnapshot", "WholeStore", "batches", "check_with_skeleton", "hand_out"]
 
 
 class ListSnapshot:
@@ -200,3 +200,16 @@ class WholeStore:
         """The default: nothing is derived."""
         self._check_open()
         return 0
+
+
+def batches(items: Iterable[_T], size: int) -> Iterator[builtins.list[_T]]:
+    """Read ``items`` (a stream, read once) in lists of ``size``: what a bulk load sends
+    to its database per statement."""
+    batch: builtins.list[_T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
