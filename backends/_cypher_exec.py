@@ -14,21 +14,41 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 
 from intentgraph.backends._cypher_dialect import Dialect
-from intentgraph.errors import IntentGraphError
+from intentgraph.errors import IntentGraphError, StorageError
 
 __all__ = [
     "Executor",
     "ReadWindow",
     "Row",
+    "SchemaNodeMissing",
     "Stage",
     "interrupt_inside",
     "is_foreign_timeout",
     "quietly",
     "retrying",
+    "schema_row",
 ]
 
 Row = list[Any]
 T = TypeVar("T")
+
+
+class SchemaNodeMissing(StorageError):
+    """Raised when a query on the schema node (``:IntentGraphMeta {key: 'schema'}``, which
+    setup creates and nothing deletes) returns no row. ArcadeDB now and then answers so
+    under load (seen once in ~70 runs of the worker-threads test): it is retried like a
+    transient error, and stands only when the node stays missing (a database emptied under
+    an open store)."""
+
+
+def schema_row(rows: list[Row], where: str) -> Row:
+    """Return the one row of a query on the schema node, or raise ``SchemaNodeMissing``."""
+    if not rows:
+        raise SchemaNodeMissing(
+            f"the schema node of {where} did not answer: was the database emptied while "
+            "this store was open? Reopen the store to set it up again"
+        )
+    return rows[0]
 
 
 class Executor(ABC):
@@ -165,7 +185,9 @@ def retrying(
     import tenacity
 
     def retryable(exc: BaseException) -> bool:
-        return isinstance(exc, Exception) and not is_foreign_timeout(exc) and transient(exc)
+        if not isinstance(exc, Exception) or is_foreign_timeout(exc):
+            return False
+        return isinstance(exc, SchemaNodeMissing) or transient(exc)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry is not None:

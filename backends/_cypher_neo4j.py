@@ -21,6 +21,7 @@ from intentgraph.backends._cypher_exec import (
     interrupt_inside,
     is_foreign_timeout,
     quietly,
+    schema_row,
 )
 from intentgraph.errors import (
     IntentGraphError,
@@ -148,7 +149,7 @@ class Neo4jExecutor(Executor):
         self._began_at = None
         session = self._open_session()
         self._tx = self._call(session.begin_transaction)
-        self._began_at = int(self.run(load("lock"))[0][0])
+        self._began_at = int(schema_row(self.run(load("lock")), self.where)[0])
 
     def overlapped(self) -> bool:
         # Another writer committed after this one's lock.cypher: its count reached ours.
@@ -156,7 +157,7 @@ class Neo4jExecutor(Executor):
         # ever answers True.
         if self._began_at is None or self._tx is not None:
             return False
-        return int(self.run(load("write_count"))[0][0]) >= self._began_at
+        return int(schema_row(self.run(load("write_count")), self.where)[0]) >= self._began_at
 
     def commit(self) -> None:
         tx = self._tx

@@ -27,7 +27,7 @@ from intentgraph._queries import Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import MAX_LIMIT, load
-from intentgraph.backends._cypher_exec import Executor, retrying
+from intentgraph.backends._cypher_exec import Executor, Row, retrying, schema_row
 from intentgraph.backends._cypher_select import count_intents, select_intents
 from intentgraph.backends._sqlite_query import to_us
 from intentgraph.backends.memory import as_change
@@ -84,6 +84,13 @@ class CypherReads(StoreBase):
         self._check_open()
         with self._lock:
             return self._read_rows(load(name), params or {})
+
+    def _schema_read(self, name: str) -> Row:
+        """Run ``cypher/<name>.cypher``, a read of the schema node, and return its row."""
+        with self._lock:
+            if self._levels:
+                return schema_row(self._run(load(name)), self._x.where)
+            return self._retry(lambda: schema_row(self._x.run(load(name)), self._x.where))
 
     def _read_query(self, query: str, params: dict[str, Any]) -> builtins.list[Any]:
         """Run a query for a read, under the lock (held for this query only)."""
@@ -379,7 +386,7 @@ class CypherReads(StoreBase):
             # The mark first: edges read after it are at least as new, so an index is never
             # kept under a mark older than its edges. Not while a writer is at work: on
             # FalkorDB this read may see edges that are not committed.
-            mark = int(self._read("feed_mark")[0][0])
+            mark = int(self._schema_read("feed_mark")[0])
             cached = self._blockers
             if cached is None or cached[0] != mark or self._levels:
                 succ: dict[str, builtins.list[str]] = {}
@@ -399,7 +406,7 @@ class CypherReads(StoreBase):
 
     def _changes(self, since: int, limit: int | None) -> ChangeBatch:
         with self._lock:
-            mark, first = (int(v) for v in self._read("feed_mark")[0])
+            mark, first = (int(v) for v in self._schema_read("feed_mark"))
             if self._levels and self._feed_base is not None:
                 mark = min(mark, self._feed_base)  # this transaction's own are not shown yet
             if not first <= since + 1 <= mark + 1:  # forgotten, or from another store

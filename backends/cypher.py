@@ -31,7 +31,7 @@ from intentgraph._url import ParsedURL
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends import _cypher_whole as whole
 from intentgraph.backends._cypher_dialect import load, prefix
-from intentgraph.backends._cypher_exec import Executor, is_foreign_timeout, retrying
+from intentgraph.backends._cypher_exec import Executor, is_foreign_timeout, retrying, schema_row
 from intentgraph.backends._cypher_reads import CypherReads
 from intentgraph.backends._cypher_rows import edge_row, intent_props
 from intentgraph.errors import (
@@ -210,7 +210,7 @@ class CypherStore(CypherReads):
     def _tx_facts(self) -> None:
         """Read the server's time and the change feed's position for the open write."""
         if self._feed_last is None:
-            ms, last, first = self._run(load("feed_state"))[0]
+            ms, last, first = schema_row(self._run(load("feed_state")), self._x.where)
             self._tx_now = self._monotonic(int(ms))
             self._feed_first = int(first)
             self._feed_last = self._feed_base = int(last)

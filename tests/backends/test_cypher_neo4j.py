@@ -117,3 +117,22 @@ def test_a_real_neo4j_answers_like_memory(neo4j_url: str) -> None:
         finally:
             for n in range(4):
                 store.delete(f"neo{n}")
+
+
+def test_a_schema_node_deleted_under_an_open_store_is_a_typed_error_and_writes_nothing(
+    bolt_url: str, bolt_server: BoltServer
+) -> None:
+    # Every write begins on the schema node (lock.cypher). A database emptied under an open
+    # store answers it with no row: after the store's retries, a StorageError that says so,
+    # never an IndexError, and nothing written.
+    with ig.open_store(bolt_url + "&retry_timeout=0.3") as store:
+        store.put(ig.Intent(id="a", name="a"))
+        run(bolt_server, bolt_url, "MATCH (m:IntentGraphMeta) DELETE m")
+        with pytest.raises(StorageError, match="schema node"):
+            store.put(ig.Intent(id="b", name="b"))
+        with pytest.raises(StorageError, match="schema node"):
+            store.changes(since=0)
+        assert [i.id for i in store.list()] == ["a"]
+    with ig.open_store(bolt_url) as again:  # opening sets the schema node up again
+        again.put(ig.Intent(id="b", name="b"))
+        assert again.count() == 2

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -253,7 +254,9 @@ def run_threads(
     for t in threads:
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a worker thread never finished"
-    assert not errors, errors
+    assert not errors, "".join(
+        line for exc in errors for line in traceback.format_exception(exc)
+    )
     return main, run, total
 
 
