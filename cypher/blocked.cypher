@@ -11,5 +11,5 @@ MATCH (i:Intent)
 WHERE i.status IN $actionable AND (i.unmet > 0 OR i.held > 0 OR i.open_subgoals > 0)
 RETURN i.id, i.data,
   [(i)-[:DEPENDS_ON]->(d:Intent) WHERE d.status <> $done | d.data]
-    + [(b:Intent)-[:BLOCKS]->(i) WHERE b.status <> $done | b.data],
-  [(c:Intent)-[:IS_SUBGOAL_OF]->(i) WHERE NOT c.status IN $finished | c.data]
+    + [(i)<-[:BLOCKS]-(b:Intent) WHERE b.status <> $done | b.data],
+  [(i)<-[:IS_SUBGOAL_OF]-(c:Intent) WHERE NOT c.status IN $finished | c.data]

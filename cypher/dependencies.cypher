@@ -5,4 +5,4 @@
 :param ids => ['demo'];
 UNWIND $ids AS id
 MATCH (n:Intent {id: id})
-RETURN id, [(n)-[:DEPENDS_ON]->(d:Intent) | d.id] + [(b:Intent)-[:BLOCKS]->(n) | b.id]
+RETURN id, [(n)-[:DEPENDS_ON]->(d:Intent) | d.id] + [(n)<-[:BLOCKS]-(b:Intent) | b.id]

@@ -5,4 +5,4 @@
 UNWIND $ids AS id
 MATCH (n:Intent {id: id})
 RETURN id, [(n)-[:DEPENDS_ON]->(d:Intent) | [d.id, d.data]]
-  + [(b:Intent)-[:BLOCKS]->(n) | [b.id, b.data]]
+  + [(n)<-[:BLOCKS]-(b:Intent) | [b.id, b.data]]

@@ -4,4 +4,4 @@
 :param ids => ['demo'];
 UNWIND $ids AS id
 MATCH (n:Intent {id: id})
-RETURN id, [(d:Intent)-[:DEPENDS_ON]->(n) | d.id] + [(n)-[:BLOCKS]->(b:Intent) | b.id]
+RETURN id, [(n)<-[:DEPENDS_ON]-(d:Intent) | d.id] + [(n)-[:BLOCKS]->(b:Intent) | b.id]

@@ -4,5 +4,5 @@
 :param ids => ['demo'];
 UNWIND $ids AS id
 MATCH (n:Intent {id: id})
-RETURN id, [(d:Intent)-[:DEPENDS_ON]->(n) | [d.id, d.data]]
+RETURN id, [(n)<-[:DEPENDS_ON]-(d:Intent) | [d.id, d.data]]
   + [(n)-[:BLOCKS]->(b:Intent) | [b.id, b.data]]

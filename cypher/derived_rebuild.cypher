@@ -6,8 +6,8 @@
 MATCH (n:Intent)
 WITH n,
   size([(n)-[:DEPENDS_ON]->(d:Intent) WHERE d.status <> $done | d])
-    + size([(b:Intent)-[:BLOCKS]->(n) WHERE b.status <> $done | b]) AS unmet,
-  size([(c:Intent)-[:IS_SUBGOAL_OF]->(n) WHERE NOT c.status IN $finished | c]) AS open,
+    + size([(n)<-[:BLOCKS]-(b:Intent) WHERE b.status <> $done | b]) AS unmet,
+  size([(n)<-[:IS_SUBGOAL_OF]-(c:Intent) WHERE NOT c.status IN $finished | c]) AS open,
   CASE WHEN size([(n)-[:IS_SUBGOAL_OF*1..]->(a:Intent) WHERE a.status IN $holding | a]) > 0
        THEN 1 ELSE 0 END AS held
 WITH n, unmet, open, held,

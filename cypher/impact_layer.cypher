@@ -6,7 +6,7 @@
 UNWIND $ids AS id
 MATCH (n:Intent {id: id})
 RETURN id,
-  [(c:Intent)-[:IS_SUBGOAL_OF]->(n) | [c.id, c.status]],
-  [(d:Intent)-[:DEPENDS_ON]->(n) | [d.id, d.status]]
+  [(n)<-[:IS_SUBGOAL_OF]-(c:Intent) | [c.id, c.status]],
+  [(n)<-[:DEPENDS_ON]-(d:Intent) | [d.id, d.status]]
     + [(n)-[:BLOCKS]->(b:Intent) | [b.id, b.status]],
   [(n)-[:IS_SUBGOAL_OF]->(p:Intent) | [p.id, p.status]]

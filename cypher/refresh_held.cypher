@@ -9,7 +9,7 @@ MATCH (r:Intent {id: id})
 OPTIONAL MATCH (r)-[:IS_SUBGOAL_OF]->(p:Intent)
 WITH r, CASE WHEN p.held = 1 OR p.status IN $holding THEN 1 ELSE 0 END AS h
 WHERE r.held <> h
-MATCH (n:Intent)-[:IS_SUBGOAL_OF*0..]->(r)
+MATCH (r)<-[:IS_SUBGOAL_OF*0..]-(n:Intent)
 WITH DISTINCT n
 WITH n, CASE WHEN size([(n)-[:IS_SUBGOAL_OF*1..]->(a:Intent) WHERE a.status IN $holding | a]) > 0
              THEN 1 ELSE 0 END AS held

@@ -6,7 +6,7 @@
 :param actionable => ['active'];
 UNWIND $ids AS id
 MATCH (n:Intent {id: id})
-WITH n, size([(c:Intent)-[:IS_SUBGOAL_OF]->(n) WHERE NOT c.status IN $finished | c]) AS open
+WITH n, size([(n)<-[:IS_SUBGOAL_OF]-(c:Intent) WHERE NOT c.status IN $finished | c]) AS open
 SET n.open_subgoals = open,
     n.rp = CASE WHEN n.status IN $actionable AND n.unmet = 0 AND n.held = 0 AND open = 0
                 THEN n.priority END

@@ -6,7 +6,7 @@
 UNWIND $ids AS id
 MATCH (n:Intent {id: id})
 WITH n, size([(n)-[:DEPENDS_ON]->(d:Intent) WHERE d.status <> $done | d])
-      + size([(b:Intent)-[:BLOCKS]->(n) WHERE b.status <> $done | b]) AS unmet
+      + size([(n)<-[:BLOCKS]-(b:Intent) WHERE b.status <> $done | b]) AS unmet
 SET n.unmet = unmet,
     n.rp = CASE WHEN n.status IN $actionable AND unmet = 0 AND n.held = 0
                      AND n.open_subgoals = 0 THEN n.priority END

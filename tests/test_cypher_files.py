@@ -85,6 +85,27 @@ def test_each_file_says_what_it_returns_and_gives_every_parameter_an_example(pat
     assert used == given, f"{path.name}: used {sorted(used)}, :param for {sorted(given)}"
 
 
+# A pattern that starts at a new (labelled) node and ends at one the query holds: a bound
+# variable, or a node found by its id. ArcadeDB walks a pattern from its first node.
+BACKWARDS = re.compile(
+    r"\(\w*:Intent\)\s*<?-[^()]*->?\s*\((\w+|\w*:Intent\s*\{[^}]*\bid\s*:[^}]*\})\)"
+)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_pattern_starts_from_the_node_the_query_holds(path: Path) -> None:
+    body = re.sub(r"^\s*(//|:param).*$", "", path.read_text(), flags=re.M)
+    assert BACKWARDS.findall(body) == [], f"{path.name}: start the pattern from the bound node"
+
+
+def test_the_backwards_pattern_check_finds_what_it_should() -> None:
+    assert BACKWARDS.search("[(d:Intent)-[:DEPENDS_ON]->(n) | d.id]")
+    assert BACKWARDS.search("MATCH (c:Intent)-[:IS_SUBGOAL_OF]->(:Intent {id: $id})")
+    assert BACKWARDS.search("MATCH (n:Intent)-[:IS_SUBGOAL_OF*0..]->(r)")
+    assert not BACKWARDS.search("[(n)<-[:DEPENDS_ON]-(d:Intent) | d.id]")
+    assert not BACKWARDS.search("MATCH (a:Intent)-[:DEPENDS_ON]->(b:Intent)")
+
+
 def test_the_store_reads_the_installed_files_not_copies() -> None:
     for path in FILES:
         body = dialect.statements(path.stem)
