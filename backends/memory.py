@@ -439,10 +439,10 @@ class MemoryStore(GraphIndex, StoreBase):
             copies: dict[str, Intent] = {}
 
             def copy(intent_id: str) -> Intent:
-                found = copies.get(intent_id)
-                if found is None:
-                    found = copies[intent_id] = clone(intents[intent_id])
-                return found
+                made = copies.get(intent_id)
+                if made is None:
+                    made = copies[intent_id] = clone(intents[intent_id])
+                return made
 
             found = []
             for intent_id in sorted(targets, key=lambda i: ready_key(intents[i])):

@@ -111,8 +111,9 @@ EDITS = {
     "an edge from a bad id": lambda c: edit(c, b'"source":"i1"', b'"source":"i 1"'),
     "an edge from an unknown id": lambda c: edit(c, b'"source":"i1"', b'"source":"i7"'),
     "a tab indent": lambda c: c.replace(b"\n    {", b"\n\t{"),
-    # Lines are parsed in batches: a record split over two lines, with another line that
-    # holds two records to keep the count, and a string running on into the next line.
+    # What a reader that parsed several lines at once could get wrong: a record split over
+    # two lines (another line holds two, keeping the count), a string running on into the
+    # next line (a raw newline: not JSON).
     "a record over two lines": lambda c: edit(
         edit(c, b'"metadata":{}', b'"metadata":{"x":[{},\n    {}]}'),
         b"},\n    {\"id\":\"i2\"",
