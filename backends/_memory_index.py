@@ -200,8 +200,7 @@ class GraphIndex:
         if cycle is not None:
             problems.append(f"the subgoal edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
         if dependency_cycles:
-            deps = {i: d for i in self._intents if (d := self._dependency_ids(i))}
-            cycle = find_cycle(deps)
+            cycle = find_cycle(self._dependency_lists())
             if cycle is not None:
                 problems.append(
                     f"the dependency edges form a cycle: {' -> '.join(cycle + cycle[:1])}"
@@ -388,6 +387,10 @@ class GraphIndex:
         deps = builtins.list(self._out[_DEPENDS].get(intent_id, _NONE))
         deps += self._in[_BLOCKS].get(intent_id, _NONE)
         return deps
+
+    def _dependency_lists(self) -> dict[str, builtins.list[str]]:
+        """What each intent waits for (DEPENDS_ON and BLOCKS), for those that wait at all."""
+        return {i: deps for i in self._intents if (deps := self._dependency_ids(i))}
 
     def _dependent_ids(self, intent_id: str) -> builtins.list[str]:
         deps = builtins.list(self._in[_DEPENDS].get(intent_id, _NONE))

@@ -340,12 +340,7 @@ class MemoryStore(GraphIndex, StoreBase):
 
     def _dependency_map(self) -> dict[str, builtins.list[str]]:
         with self._lock:
-            result: dict[str, builtins.list[str]] = {}
-            for intent_id in self._intents:
-                deps = self._dependency_ids(intent_id)
-                if deps:
-                    result[intent_id] = deps
-            return result
+            return self._dependency_lists()
 
     # --- graph queries ----------------------------------------------------------------
 
