@@ -3,7 +3,9 @@ JSON shapes and exit codes."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import signal
 import subprocess
@@ -274,6 +276,21 @@ def test_colour_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
     assert code == 0 and not COLOUR.search(shown) and "ship v1" in shown
 
 
+def writing(lock: Path) -> bool:
+    """Whether a SQLite store's writer holds its lock (``backends/_sqlite_lock.py``)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the only descriptor drops a lock taken here
+    return False
+
+
 def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path) -> None:
     source = ig.open_store("memory://")
     source.bulk_load(
@@ -291,7 +308,18 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path) -
         cwd=ROOT,
         env=environment(),
     )
-    time.sleep(1.0)
+    # Interrupted while it loads: once its write transaction has held the writer lock for a
+    # while (a fixed delay raced the load, which now takes well under a second).
+    lock = tmp_path / "store.db-lock"
+    deadline = time.monotonic() + 60
+    while True:
+        if writing(lock):
+            time.sleep(0.05)  # still held: the load, not a moment's lock at open
+            if writing(lock):
+                break
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the restore never began its write"
+        time.sleep(0.002)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
