@@ -137,6 +137,7 @@ def bulk_load(
     *,
     replace: bool,
     expected_changes: int | None,
+    confirm: Callable[[], object] | None,
 ) -> LoadResult:
     store._check_open()
     if store._read_only:
@@ -158,12 +159,16 @@ def bulk_load(
             if replace:
                 _drain(store._run, "delete_all")
             written = _load(store._run, store, intents, edges, mark)
+            if confirm is not None:
+                confirm()
         else:
             with x.staging() as stage:
                 stage.setup()
                 if not replace:
                     _copy(store._run, stage.run)
                 written = _load(stage.run, store, intents, edges, mark)
+                if confirm is not None:
+                    confirm()
                 stage.publish()  # the commit point: RENAME over the live graph
     return LoadResult(
         intents=written[0],

@@ -617,11 +617,17 @@ class CypherStore(CypherReads):
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         """All or nothing: Neo4j in one driver transaction; FalkorDB into a staging graph
         renamed over the live one (see ``_cypher_whole.bulk_load``)."""
         return whole.bulk_load(
-            self, intents, edges, replace=replace, expected_changes=expected_changes
+            self,
+            intents,
+            edges,
+            replace=replace,
+            expected_changes=expected_changes,
+            confirm=confirm,
         )
 
     def check_integrity(self) -> builtins.list[IntegrityProblem]:

@@ -9,7 +9,7 @@ the counts) are in ``_memory_index.py``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, cast
@@ -523,6 +523,7 @@ class MemoryStore(GraphIndex, StoreBase):
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         """Build the new state beside the live one, then swap it in with one statement."""
         self._check_open()
@@ -559,6 +560,8 @@ class MemoryStore(GraphIndex, StoreBase):
                 raise InvalidEdge(f"the loaded records break the graph's rules: {problems[0]}")
             state._rebuild_index()
             state._blocking_version = self._blocking_version + 1  # no cache outlives it
+            if confirm is not None:
+                confirm()
             self._install_bulk_state(state)
             return LoadResult(
                 intents=state.written_intents,

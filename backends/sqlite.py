@@ -14,7 +14,7 @@ import builtins
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import quote
@@ -594,11 +594,17 @@ class SqliteStore(SqliteReads):
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         """Upsert every record in one ``BEGIN IMMEDIATE`` transaction, then recompute
         ``unmet``, ``held`` and ``open_subgoals`` in three statements."""
         return _bulk.bulk_load(
-            self, intents, edges, replace=replace, expected_changes=expected_changes
+            self,
+            intents,
+            edges,
+            replace=replace,
+            expected_changes=expected_changes,
+            confirm=confirm,
         )
 
     def bulk_load_json(
@@ -608,10 +614,16 @@ class SqliteStore(SqliteReads):
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         """Store the texts as they are, reading only the fields the columns copy."""
         return _bulk.bulk_load_json(
-            self, intents, edges, replace=replace, expected_changes=expected_changes
+            self,
+            intents,
+            edges,
+            replace=replace,
+            expected_changes=expected_changes,
+            confirm=confirm,
         )
 
     def check_integrity(self) -> builtins.list[IntegrityProblem]:

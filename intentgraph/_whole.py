@@ -8,7 +8,7 @@ built-in backends override them with constant-memory versions.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -51,6 +51,7 @@ class _Store(Protocol):
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult: ...
 
 
@@ -166,6 +167,7 @@ class WholeStore:
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         # No default: the public writes cannot store a record as given (``put`` starts a
         # version at 1, ``update`` moves it on), and checking each edge would cost what
@@ -179,6 +181,7 @@ class WholeStore:
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         """The default: build the models (without validating them again), then ``bulk_load``."""
         return self.bulk_load(
@@ -186,6 +189,7 @@ class WholeStore:
             (edge_from_written(t) for t in edges),
             replace=replace,
             expected_changes=expected_changes,
+            confirm=confirm,
         )
 
     def check_integrity(self: _Store) -> builtins.list[IntegrityProblem]:

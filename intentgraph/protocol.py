@@ -19,7 +19,7 @@ Every method that takes an intent id raises ``IntentNotFound`` when it is not st
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any, Protocol, Self, runtime_checkable
@@ -553,6 +553,7 @@ class IntentStorage(Protocol):
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         """Write many intents and edges in one transaction, for restore and copy.
 
@@ -593,6 +594,10 @@ class IntentStorage(Protocol):
             expected_changes: refuse (``TransactionError``) unless the change feed is
                 still at this position: nothing was written since a ``snapshot`` whose
                 ``changes`` it was.
+            confirm: called once every record is written and checked, before the load
+                is made visible and durable; if it raises, nothing is written and its
+                exception propagates (a restore passes the verdict of a check that ran
+                beside the load).
 
         Raises:
             TransactionError: called inside a ``transaction()`` block, or the store changed
@@ -611,6 +616,7 @@ class IntentStorage(Protocol):
         *,
         replace: bool = False,
         expected_changes: int | None = None,
+        confirm: Callable[[], object] | None = None,
     ) -> LoadResult:
         """``bulk_load`` for records given as the JSON text ``intent_to_json`` and
         ``edge_to_json`` write (what ``Snapshot.intent_json`` gives, and a restore stages).

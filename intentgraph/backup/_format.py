@@ -85,9 +85,11 @@ def parse_intent(obj: Any) -> Intent:
     return read_intent(obj)[0]
 
 
-def read_intent(obj: Any) -> tuple[Intent, bool]:
+def read_intent(obj: Any, *, text_checked: bool = False) -> tuple[Intent, bool]:
     """Return the intent an ``intent`` record holds, fully checked, and whether the record
     was already in the form intentgraph writes (its text then rebuilds the same intent).
+    ``text_checked``: ``obj`` comes from pydantic_core's JSON parser, which refuses lone
+    surrogates, so its strings need no second look for them.
 
     A record in the form intentgraph writes is assembled directly and re-checked field by
     field (``as_intent``); anything else goes through pydantic's validation, which names
@@ -114,7 +116,7 @@ def read_intent(obj: Any) -> tuple[Intent, bool]:
         if not isinstance(obj, dict):
             raise InvalidIntent("intent", [{"loc": (), "msg": "expected a JSON object"}])
         intent = Intent.model_validate(obj)
-    intent = as_intent(intent)
+    intent = as_intent(intent, text_checked=text_checked)
     if intent.version < 1:
         raise InvalidIntent("intent", [{"loc": ("version",), "msg": "a stored version is >= 1"}])
     if intent.lease is not None and intent.status is not IntentStatus.EXECUTING:

@@ -16,7 +16,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -36,6 +36,7 @@ from intentgraph.backup._format import (
     read_failure,
     read_intent,
 )
+from intentgraph.backup._overlap import can_overlap, load_while_checking, worth_overlapping
 from intentgraph.backup._writer import Progress, write_backup
 from intentgraph.errors import BackupError, InvalidIntent, InvalidURL
 from intentgraph.models import Edge, Intent
@@ -123,11 +124,15 @@ def check_backup(
     mode: Mode = "replace",
     progress: Progress | None = None,
     directory: str | None = None,
+    sink: Callable[[str, list[str]], None] | None = None,
 ) -> RestorePlan:
     """Check a whole backup (pass 1) and stage its records; return the plan to apply.
 
     ``store`` is needed for ``merge`` (the result is the store and the backup together).
-    The caller closes the plan (it holds a temporary file).
+    The caller closes the plan (it holds a temporary file). ``sink``, if given, receives
+    each batch of checked texts to write as it is checked (``"intents"`` or ``"edges"``,
+    the texts), then ``("end", [])`` before the graph checks, and the plan keeps only what
+    those checks need: the verdict is still the return (or the ``BackupError``) at the end.
 
     Raises:
         BackupError: anything wrong, with the line and the reason.
@@ -145,7 +150,7 @@ def check_backup(
                     raise ValueError("merge needs the store to merge into")
                 view = stack.enter_context(store.snapshot(batch_size=_STAGE))
                 plan.expected_changes = view.changes
-            _Pass(plan, source, view, progress).run()
+            _Pass(plan, source, view, progress, sink).run()
         _check_graph(plan, progress)
     except BaseException:
         plan.close()
@@ -157,9 +162,15 @@ class _Pass:
     """Pass 1 over the lines of a backup."""
 
     def __init__(
-        self, plan: RestorePlan, source: IO[bytes], view: Any, progress: Progress | None
+        self,
+        plan: RestorePlan,
+        source: IO[bytes],
+        view: Any,
+        progress: Progress | None,
+        sink: Callable[[str, list[str]], None] | None,
     ) -> None:
         self.plan = plan
+        self.sink = sink
         self.name = plan.name
         self.view = view
         self.progress = progress
@@ -215,12 +226,14 @@ class _Pass:
                     if extra.strip():
                         raise self.fail("there is data after the trailer")
                 self.flush()
+                if self.sink is not None:
+                    self.sink("end", [])  # every text handed over; the graph checks follow
                 return
             self.sha.update(raw)
             if kind == "intent":
                 if section != "intent":
                     raise self.fail("an intent record after the edges (intents come first)")
-                intent, same = self.parse(read_intent, payload, "intent")
+                intent, same = self.parse(_read_parsed_intent, payload, "intent")
                 if last_id is not None and intent.id <= last_id:
                     raise self.fail(
                         f"intent id {intent.id!r} repeats"
@@ -282,6 +295,9 @@ class _Pass:
             raise self.fail("the header's counts are missing or not counts")
         self.plan.header = head
         self.total = (counts["intents"], counts["edges"])
+        if self.progress:  # every bar knows its end from the start
+            self.progress("intents", 0, self.total[0])
+            self.progress("edges", 0, self.total[1])
 
     def trailer(self, payload: Any, counts: dict[str, int]) -> None:
         if type(payload) is not dict or not _counts_ok(payload.get("counts")):
@@ -383,11 +399,21 @@ class _Pass:
 
     def flush(self) -> None:
         if self.nodes:
+            if self.sink is not None:
+                self.sink("intents", [n[3] for n in self.nodes if n[2] and n[3] is not None])
+                self.nodes = [(i, line, apply, None) for i, line, apply, _ in self.nodes]
             self.plan.skeleton.add_intents(self.nodes)
             self.nodes = []
         if self.links:
+            if self.sink is not None:
+                self.sink("edges", [e[5] for e in self.links if e[4] and e[5] is not None])
+                self.links = [(*e[:5], None) for e in self.links]
             self.plan.skeleton.add_edges(self.links)
             self.links = []
+
+
+def _read_parsed_intent(payload: Any) -> tuple[Intent, bool]:
+    return read_intent(payload, text_checked=True)  # parsed by pydantic_core.from_json
 
 
 def _inner(raw: bytes, start: int) -> str | None:
@@ -455,6 +481,7 @@ def restore(
     dry_run: bool = False,
     progress: Progress | None = None,
     name: str | None = None,
+    overlap: bool | None = None,
 ) -> RestoreSummary:
     """Restore a backup into ``store``: check all of it, then apply it atomically.
 
@@ -465,6 +492,11 @@ def restore(
     invariant. With ``dry_run`` nothing is written.
 
     On any problem, and if interrupted, the store is exactly as before.
+
+    ``overlap``: check in a second process while this one loads, uncommitted, what the
+    check has passed, committing only once all of it passed (``replace`` without
+    ``dry_run``, from a file or pipe; the store is locked for writing meanwhile). None
+    (the default) does so for a backup file of ``OVERLAP_MIN_BYTES`` or more.
 
     Raises:
         BackupError: the backup is damaged, truncated, of a newer format, breaks an
@@ -483,6 +515,27 @@ def restore(
         else:
             fh, label = source, name or str(getattr(source, "name", "-"))
         directory = _staging_dir(store)
+        if overlap and (mode != "replace" or dry_run or not can_overlap(fh)):
+            raise ValueError("overlap needs mode 'replace', no dry run, and a file or pipe")
+        if overlap or (
+            overlap is None and mode == "replace" and not dry_run and worth_overlapping(fh)
+        ):
+            checked, result = load_while_checking(
+                fh, store, name=label, directory=directory, progress=progress
+            )
+            return RestoreSummary(
+                file=label,
+                mode=mode,
+                dry_run=False,
+                intents=checked.intents,
+                edges=checked.edges,
+                written_intents=result.intents,
+                written_edges=result.edges,
+                removed_intents=result.removed_intents,
+                removed_edges=result.removed_edges,
+                sha256=checked.sha256,
+                seconds=round(time.perf_counter() - started, 3),
+            )
         plan = check_backup(
             fh, name=label, store=store, mode=mode, progress=progress, directory=directory
         )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +20,7 @@ import pytest
 import intentgraph as ig
 from intentgraph import backup
 from intentgraph._base import StoreBase
-from intentgraph.errors import BackupError
+from intentgraph.errors import BackupError, StorageError
 from tests.conftest import BACKENDS, url_for
 
 E = ig.EdgeType
@@ -73,13 +75,15 @@ def other_store(kind: str, tmp_path: Path) -> StoreBase:
     return ig.open_store(url_for(kind, folder))
 
 
+@pytest.mark.parametrize("overlap", [False, True], ids=["in-turn", "overlapped"])
 @pytest.mark.parametrize("target_kind", BACKENDS)
 def test_a_backup_restores_into_every_backend_identically(
-    source: StoreBase, saved: Path, target_kind: str, tmp_path: Path
+    source: StoreBase, saved: Path, target_kind: str, tmp_path: Path, overlap: bool
 ) -> None:
     with other_store(target_kind, tmp_path) as target:
         target.put(ig.Intent(id="old", name="replaced"))
-        summary = backup.restore(saved, target)
+        summary = backup.restore(saved, target, overlap=overlap)
+        assert summary.sha256 == json.loads(lines(saved)[-1])["trailer"]["sha256"]
         assert (summary.intents, summary.edges, summary.removed_intents) == (5, 6, 1)
         assert dump(target) == dump(source)
         assert target.check_integrity() == []
@@ -150,7 +154,9 @@ def damaged(saved: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
     elif how == "wrong count":
         data = b"".join(rows[:-1]) + rows[-1].replace(b'"intents":5', b'"intents":6', 1)
         expect = "the trailer counts 6 intents"
-    elif how in ("dangling edge", "duplicate id", "subgoal cycle", "bad record"):
+    elif how in ("dangling edge", "duplicate id", "subgoal cycle", "bad record") or how.startswith(
+        "lone surrogate"
+    ):
         if how == "dangling edge":
             body = [r.replace(b'"target":"build"', b'"target":"nobody"') for r in body]
             expect = "names a missing intent 'nobody'"
@@ -170,6 +176,12 @@ def damaged(saved: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
                 (r for r in body if r.startswith(b'{"edge"')), key=key
             )
             expect = "the subgoal edges form a cycle: root -> tag -> root"
+        elif how == "lone surrogate in a name":  # valid JSON text, but no string
+            body = [r.replace(b'"name":"orphan"', b'"name":"orph\\ud800an"') for r in body]
+            expect = "not valid JSON"
+        elif how == "lone surrogate in a metadata key":
+            body = [r.replace(b'"tags":', b'"t\\udfffags":') for r in body]
+            expect = "not valid JSON"
         else:
             body = [r.replace(b'"name":"orphan"', b'"name":""') for r in body]
             expect = "name"
@@ -199,6 +211,8 @@ DAMAGE = [
     "duplicate id",
     "subgoal cycle",
     "bad record",
+    "lone surrogate in a name",
+    "lone surrogate in a metadata key",
 ]
 
 
@@ -209,11 +223,12 @@ def test_a_damaged_backup_is_refused_and_the_store_is_unchanged(
     path, expect = damaged(saved, tmp_path, how)
     store.put(ig.Intent(id="mine", name="mine"))
     before = dump(store)
-    for mode in ("replace", "merge"):
+    for mode, overlap in (("replace", False), ("merge", False), ("replace", True)):
         with pytest.raises(BackupError, match="line") as caught:
-            backup.restore(path, store, mode=mode)  # type: ignore[arg-type]
+            backup.restore(path, store, mode=mode, overlap=overlap)  # type: ignore[arg-type]
         assert expect in str(caught.value)
     assert dump(store) == before
+    assert not leftovers(tmp_path)
 
 
 def test_a_truncated_compressed_backup_names_the_problem(saved: Path, tmp_path: Path) -> None:
@@ -266,8 +281,9 @@ def test_merge_refuses_a_result_that_breaks_an_invariant(source: StoreBase, save
     assert dump(source) == before
 
 
+@pytest.mark.parametrize("overlap", [False, True], ids=["in-turn", "overlapped"])
 def test_an_interrupted_restore_leaves_the_store_as_it_was(
-    store: StoreBase, saved: Path, monkeypatch: pytest.MonkeyPatch
+    store: StoreBase, saved: Path, tmp_path: Path, overlap: bool
 ) -> None:
     store.put(ig.Intent(id="mine", name="mine"))
     before = dump(store)
@@ -280,8 +296,81 @@ def test_an_interrupted_restore_leaves_the_store_as_it_was(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        backup.restore(saved, store, progress=progress)
+        backup.restore(saved, store, progress=progress, overlap=overlap)
     assert calls == 1
+    assert dump(store) == before
+    assert checkers() == [] and not leftovers(tmp_path)
+
+
+def checkers() -> list[int]:
+    """The pids of this process's children that check a backup (a restore's second
+    process), alive or not yet reaped."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and b"intentgraph.backup._overlap" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def leftovers(directory: Path) -> list[Path]:
+    """A restore's staging and spool files left in ``directory`` (there must be none)."""
+    return sorted(directory.rglob(".intentgraph-*"))
+
+
+def test_an_overlapped_restore_refuses_what_the_check_refuses_after_loading_it(
+    store: StoreBase, saved: Path, tmp_path: Path
+) -> None:
+    """The records all pass and are loaded; the graph check at the end fails: nothing
+    is written, and the error is the check's."""
+    path, _ = damaged(saved, tmp_path, "subgoal cycle")
+    store.put(ig.Intent(id="mine", name="mine"))
+    before = dump(store)
+    phases: list[str] = []
+    with pytest.raises(BackupError, match="cycle"):
+        backup.restore(path, store, overlap=True, progress=lambda p, d, t: phases.append(p))
+    assert "loading" in phases and "checking" in phases
+    assert dump(store) == before
+
+
+def test_an_overlapped_restore_whose_checker_dies_writes_nothing(
+    store: StoreBase, saved: Path, tmp_path: Path
+) -> None:
+    """The backup comes through a pipe, half of it, so the checker is still reading when
+    the first progress report (the header's counts) makes this test kill it."""
+    store.put(ig.Intent(id="mine", name="mine"))
+    before = dump(store)
+    data = saved.read_bytes()
+    read_end, write_end = os.pipe()
+    os.write(write_end, data[: len(data) // 2])
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        for pid in checkers():
+            os.kill(pid, signal.SIGKILL)
+
+    try:
+        with open(read_end, "rb") as source, pytest.raises(StorageError, match="ended early"):
+            backup.restore(source, store, progress=progress, overlap=True)
+    finally:
+        os.close(write_end)
+    assert dump(store) == before
+    assert checkers() == [] and not leftovers(tmp_path)
+
+
+def test_overlap_is_refused_where_it_cannot_work(store: StoreBase, saved: Path) -> None:
+    store.put(ig.Intent(id="mine", name="mine"))
+    before = dump(store)
+    with pytest.raises(ValueError, match="overlap"):
+        backup.restore(saved, store, mode="merge", overlap=True)
+    with pytest.raises(ValueError, match="overlap"):
+        backup.restore(saved, store, dry_run=True, overlap=True)
+    with pytest.raises(ValueError, match="overlap"):
+        backup.restore(io.BytesIO(saved.read_bytes()), store, overlap=True)
     assert dump(store) == before
 
 

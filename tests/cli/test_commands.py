@@ -291,13 +291,19 @@ def writing(lock: Path) -> bool:
     return False
 
 
-def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [40_000, 70_000], ids=["checked-in-turn", "overlapped"])
+def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path, size: int) -> None:
+    """Ctrl-C reaches the whole process group, as from a terminal: a big backup (16 MB or
+    more) is checked by a second process while the first loads it."""
+    from intentgraph.backup._overlap import OVERLAP_MIN_BYTES
+
     source = ig.open_store("memory://")
     source.bulk_load(
-        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(40000)), []
+        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(size)), []
     )
     saved = tmp_path / "big.jsonl"
     backup.write_backup(source, saved)
+    assert (saved.stat().st_size >= OVERLAP_MIN_BYTES) == (size > 40_000)
     url = url_for("sqlite", tmp_path)
     fill(url)
     proc = subprocess.Popen(
@@ -307,6 +313,7 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path) -
         text=True,
         cwd=ROOT,
         env=environment(),
+        start_new_session=True,
     )
     # Interrupted while it loads: once its write transaction has held the writer lock for a
     # while (a fixed delay raced the load, which now takes well under a second).
@@ -320,13 +327,16 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path) -
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the restore never began its write"
         time.sleep(0.002)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().endswith("interrupted; nothing was left half done")
     with ig.open_store(url) as store:
         assert [i.id for i in store.list(order_by="id")] == ["build", "docs", "release", "tag"]
         assert store.check_integrity() == []
+    assert not list(tmp_path.rglob(".intentgraph-*"))  # no staging file, no spool
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # nothing of the group is left running
 
 
 def test_every_kind_of_damaged_backup_exits_4_and_leaves_the_store_as_it_was(
