@@ -181,6 +181,7 @@ class _Pass:
         self.sha = hashlib.sha256()
         self.nodes: list[tuple[str, int | None, int, str | None]] = []
         self.links: list[tuple[str, str, str, int | None, int, str | None]] = []
+        self.texts: dict[str, list[str]] = {"intents": [], "edges": []}  # for the sink
         self.total = (0, 0)
 
     def fail(self, reason: str, line: int | None = -1) -> BackupError:
@@ -387,27 +388,32 @@ class _Pass:
             self.stored_edges = None
 
     def node(self, intent_id: str, line: int | None, apply: int, data: str | None) -> None:
+        if self.sink is not None and data is not None:
+            self.texts["intents"].append(data)
+            data = None
         self.nodes.append((intent_id, line, apply, data))
         if len(self.nodes) >= _STAGE:
             self.flush()
 
     def link(self, edge: Edge, line: int | None, apply: int, text: str | None = None) -> None:
         data = (text or edge_to_json(edge)) if apply else None
+        if self.sink is not None and data is not None:
+            self.texts["edges"].append(data)
+            data = None
         self.links.append((edge.source, edge.target, edge.type.value, line, apply, data))
         if len(self.links) >= _STAGE:
             self.flush()
 
     def flush(self) -> None:
+        if self.sink is not None:
+            for kind, texts in self.texts.items():
+                if texts:
+                    self.sink(kind, texts)
+                    self.texts[kind] = []
         if self.nodes:
-            if self.sink is not None:
-                self.sink("intents", [n[3] for n in self.nodes if n[2] and n[3] is not None])
-                self.nodes = [(i, line, apply, None) for i, line, apply, _ in self.nodes]
             self.plan.skeleton.add_intents(self.nodes)
             self.nodes = []
         if self.links:
-            if self.sink is not None:
-                self.sink("edges", [e[5] for e in self.links if e[4] and e[5] is not None])
-                self.links = [(*e[:5], None) for e in self.links]
             self.plan.skeleton.add_edges(self.links)
             self.links = []
 
