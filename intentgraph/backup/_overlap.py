@@ -55,7 +55,8 @@ def worth_overlapping(fh: IO[bytes]) -> bool:
         return False
     import stat
 
-    return stat.S_ISREG(info.st_mode) and info.st_size >= OVERLAP_MIN_BYTES
+    # An embedded interpreter may have no executable to start a second process with.
+    return bool(sys.executable) and stat.S_ISREG(info.st_mode) and info.st_size >= OVERLAP_MIN_BYTES
 
 
 def can_overlap(fh: IO[bytes]) -> bool:
@@ -87,8 +88,10 @@ def load_while_checking(
     (replacing what it holds); return what was checked and what was written.
 
     Raises:
-        BackupError: the backup is refused (the line and the reason), or its check could
-            not finish; the store is as it was.
+        BackupError: the backup is refused (the line and the reason); the store is as it
+            was.
+        StorageError: the check could not finish (the child died, or failed to run);
+            the store is as it was.
     """
     checker = _Checker(fh, name, directory, progress)
     try:
@@ -133,7 +136,7 @@ class _Checker:
                 pass
             self.spool = open(spool_path, "rb")  # noqa: SIM115 - closed by close()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", __name__, name, self.folder, spool_path],
+                [sys.executable, "-c", _START, name, self.folder, spool_path],
                 stdin=fh.fileno(),
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
@@ -273,5 +276,6 @@ def _child(name: str, directory: str, spool_path: str) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1], sys.argv[2], sys.argv[3]))
+# The child's program: ``-m`` would run this module a second time beside the copy its
+# package imports.
+_START = f"import sys; from {__name__} import _child; sys.exit(_child(*sys.argv[1:]))"

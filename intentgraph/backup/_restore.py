@@ -6,7 +6,8 @@ them), the counts and the SHA-256 in the trailer; in ``merge`` mode it walks the
 snapshot beside it (both sorted by id) and applies the merge rule. Each record's checked
 form goes into a ``Skeleton`` on disk, where the graph invariants of the *result* are then
 checked in bounded memory. Pass 2 (``apply``) streams the staged records into
-``store.bulk_load``: what is written is exactly what was checked, even from a pipe.
+``store.bulk_load``: what is written is exactly what was checked, even from a pipe. A big
+backup runs both passes at once, the check in a second process (``_overlap.py``).
 """
 
 from __future__ import annotations
