@@ -4,7 +4,9 @@ library errors into one-line messages with documented exit codes."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ EXIT_CODES = {
     2: "usage: a bad command, option or argument, or a file it names cannot be written",
     3: "store unreachable: cannot be opened, locked, backend not installed",
     4: "data error: corrupt backup or store, constraint violation",
-    130: "interrupted (Ctrl-C): what was being written is as before",
+    130: "interrupted (Ctrl-C or SIGTERM): what was being written is as before",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,8 +159,17 @@ def _fail(code: int, message: str, kind: str, argv: Sequence[str]) -> NoReturn:
     sys.exit(code)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``) and exit with its code."""
+    if threading.current_thread() is threading.main_thread():
+        # ``kill``, a service manager or a container stopping the command: stop as Ctrl-C
+        # does (what was being written is as before, temporary files removed), where
+        # Python's default would end the process with nothing cleaned up.
+        signal.signal(signal.SIGTERM, _terminated)
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:

@@ -291,10 +291,17 @@ def writing(lock: Path) -> bool:
     return False
 
 
-@pytest.mark.parametrize("size", [40_000, 70_000], ids=["checked-in-turn", "overlapped"])
-def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path, size: int) -> None:
+@pytest.mark.parametrize(
+    ("size", "signum"),
+    [(40_000, signal.SIGINT), (70_000, signal.SIGINT), (70_000, signal.SIGTERM)],
+    ids=["checked-in-turn", "overlapped", "overlapped-sigterm"],
+)
+def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(
+    tmp_path: Path, size: int, signum: int
+) -> None:
     """Ctrl-C reaches the whole process group, as from a terminal: a big backup (16 MB or
-    more) is checked by a second process while the first loads it."""
+    more) is checked by a second process while the first loads it. SIGTERM (``kill``, a
+    service manager) stops it the same way."""
     from intentgraph.backup._overlap import OVERLAP_MIN_BYTES
 
     source = ig.open_store("memory://")
@@ -327,7 +334,7 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(tmp_path: Path, s
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the restore never began its write"
         time.sleep(0.002)
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().endswith("interrupted; nothing was left half done")
