@@ -4,7 +4,7 @@ rebuild_derived_state."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -135,6 +135,55 @@ def test_a_failing_input_leaves_the_store_as_it_was(store: StoreBase) -> None:
         store.bulk_load(intents(), [], replace=True)
     assert dump(store) == before
     store.put(ig.Intent(id="after", name="writes still work"))
+    assert store.check_integrity() == []
+
+
+class Refused(Exception):
+    """What a ``confirm`` raises in these tests."""
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["bulk_load", "bulk_load_json"])
+@pytest.mark.parametrize("replace", [False, True], ids=["merge", "replace"])
+def test_confirm_is_asked_once_after_every_record_and_a_refusal_writes_nothing(
+    store: StoreBase, as_json: bool, replace: bool
+) -> None:
+    fill(store)
+    before = dump(store)
+    read: list[str] = []
+    asked: list[list[str]] = []
+
+    def intents() -> Iterator[ig.Intent]:
+        for name in ("x", "y"):
+            read.append(name)
+            yield ig.Intent(id=name, name=name, version=1)
+
+    def edges() -> Iterator[ig.Edge]:
+        read.append("x->y")
+        yield edge("x", "y", E.DEPENDS_ON)
+
+    def load(confirm: Callable[[], object]) -> ig.LoadResult:
+        if as_json:
+            return store.bulk_load_json(
+                (intent_to_json(i) for i in intents()),
+                (edge_to_json(e) for e in edges()),
+                replace=replace,
+                confirm=confirm,
+            )
+        return store.bulk_load(intents(), edges(), replace=replace, confirm=confirm)
+
+    def refuse() -> None:
+        asked.append(list(read))
+        raise Refused
+
+    with pytest.raises(Refused):
+        load(refuse)
+    assert asked == [["x", "y", "x->y"]]  # once, and only when every record was read
+    assert dump(store) == before
+    read.clear()
+    result = load(lambda: asked.append(list(read)))
+    assert (result.intents, result.edges) == (2, 1)
+    assert asked[-1] == ["x", "y", "x->y"] and len(asked) == 2
+    assert store.get("x").name == "x" and store.count() == (2 if replace else 6)
     assert store.check_integrity() == []
 
 
