@@ -222,11 +222,14 @@ def schema_problems(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-_RECOUNTS = (
+_COUNTS = (
     "SELECT 'status:' || status, count(*) FROM intents GROUP BY status",
     "SELECT 'edges:' || type, count(*) FROM edges GROUP BY type",
-    "SELECT 'touched', count(*) FROM (SELECT source FROM edges UNION SELECT target FROM edges)",
 )
+_TOUCHED = (
+    "SELECT 'touched', count(*) FROM (SELECT source FROM edges UNION SELECT target FROM edges)"
+)
+_RECOUNTS = (*_COUNTS, _TOUCHED)
 _DEGREES = (
     "SELECT id, count(*) AS n FROM"
     " (SELECT source AS id FROM edges UNION ALL SELECT target FROM edges) GROUP BY id"
@@ -237,7 +240,7 @@ RECOUNT = (
     "DELETE FROM counters WHERE name != 'blocking'",
     "DELETE FROM degrees",
     f"INSERT INTO degrees {_DEGREES}",
-    *(f"INSERT INTO counters {sql}" for sql in _RECOUNTS[:2]),
+    *(f"INSERT INTO counters {sql}" for sql in _COUNTS),
     "INSERT INTO counters SELECT 'touched', count(*) FROM degrees",  # degrees: just counted
     "UPDATE counters SET n = random() WHERE name = 'blocking'",
 )
