@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -33,16 +32,26 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
+from intentgraph._scratch import ScratchDir
 from intentgraph.backup._writer import Progress
 from intentgraph.errors import BackupError, InvalidEdge, InvalidIntent, StorageError
 from intentgraph.protocol import IntentStorage
 from intentgraph.results import LoadResult
 
-__all__ = ["OVERLAP_MIN_BYTES", "Checked", "load_while_checking", "worth_overlapping"]
+__all__ = [
+    "OVERLAP_MIN_BYTES",
+    "SCRATCH_PREFIX",
+    "Checked",
+    "load_while_checking",
+    "worth_overlapping",
+]
 
 OVERLAP_MIN_BYTES = 16 * 1024 * 1024
 """A backup file at least this big is checked in a second process while it loads: below
 it, starting that process (a Python interpreter: about 0.3 s) costs more than it saves."""
+
+SCRATCH_PREFIX = ".intentgraph-restore-"
+"""The name of the child's directory (beside the store, or in the temporary directory)."""
 
 _HEAD = struct.Struct(">cI")
 
@@ -128,22 +137,27 @@ class _Checker:
         # A traceback if it crashes (a file: a pipe could fill up and stall it).
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         # The child's files (its staging file and the spool) live in a directory of ours,
-        # removed whole at the end: a child killed half way cannot clean up after itself.
-        self.folder = tempfile.mkdtemp(prefix=".intentgraph-restore-", dir=directory)
-        spool_path = os.path.join(self.folder, "spool")
+        # removed whole at the end: a child killed half way cannot clean up after itself
+        # (and if this process is killed, the next restore there removes it).
+        try:
+            self.folder = ScratchDir(directory, SCRATCH_PREFIX)
+        except BaseException:
+            self.errors.close()
+            raise
+        spool_path = str(self.folder.path / "spool")
         try:
             with open(spool_path, "xb"):  # empty, for the child to fill
                 pass
             self.spool = open(spool_path, "rb")  # noqa: SIM115 - closed by close()
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _START, name, self.folder, spool_path],
+                [sys.executable, "-c", _START, name, str(self.folder.path), spool_path],
                 stdin=fh.fileno(),
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
             )
         except BaseException:
             self.errors.close()
-            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder.close()
             raise
         assert self.proc.stdout is not None
         self.ticks: IO[bytes] = self.proc.stdout
@@ -231,7 +245,7 @@ class _Checker:
         self.ticks.close()
         self.spool.close()
         self.errors.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.close()
 
 
 def _child(name: str, directory: str, spool_path: str) -> int:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._integrity import Skeleton
+from intentgraph._scratch import sweep
 from intentgraph._transactions import gc_paused
 from intentgraph.backup._format import (
     FORMAT,
@@ -37,7 +38,12 @@ from intentgraph.backup._format import (
     read_failure,
     read_intent,
 )
-from intentgraph.backup._overlap import can_overlap, load_while_checking, worth_overlapping
+from intentgraph.backup._overlap import (
+    SCRATCH_PREFIX,
+    can_overlap,
+    load_while_checking,
+    worth_overlapping,
+)
 from intentgraph.backup._writer import Progress, write_backup
 from intentgraph.errors import BackupError, InvalidIntent, InvalidURL
 from intentgraph.models import Edge, Intent
@@ -522,6 +528,8 @@ def restore(
         else:
             fh, label = source, name or str(getattr(source, "name", "-"))
         directory = _staging_dir(store)
+        # What a restore killed here before left behind (its spool: up to the backup's size).
+        sweep(Path(directory or tempfile.gettempdir()), SCRATCH_PREFIX)
         if overlap and (mode != "replace" or dry_run or not can_overlap(fh)):
             raise ValueError("overlap needs mode 'replace', no dry run, and a file or pipe")
         if overlap or (

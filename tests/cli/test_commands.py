@@ -3,6 +3,7 @@ JSON shapes and exit codes."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 
 import intentgraph as ig
 from intentgraph import backup
+from intentgraph._scratch import ScratchDir
 from tests.cli._run import ROOT, data, environment, in_terminal, run
 from tests.conftest import url_for
 
@@ -344,6 +346,57 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(
     assert not list(tmp_path.rglob(".intentgraph-*"))  # no staging file, no spool
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # nothing of the group is left running
+
+
+def test_a_restore_killed_half_way_changes_nothing_and_the_next_one_removes_its_files(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL leaves the overlapped restore's spool (it cannot clean up); the next
+    restore beside that store removes it, and leaves a live restore's files alone."""
+    from intentgraph.backup._overlap import SCRATCH_PREFIX
+
+    source = ig.open_store("memory://")
+    source.bulk_load(
+        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(70_000)), []
+    )
+    saved = tmp_path / "big.jsonl"
+    backup.write_backup(source, saved)
+    url = url_for("sqlite", tmp_path)
+    fill(url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "intentgraph", "restore", str(saved), "--store", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=environment(),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        lock = tmp_path / "store.db-lock"
+        while not (writing(lock) and list(tmp_path.glob(SCRATCH_PREFIX + "*"))):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the restore never began"
+            time.sleep(0.01)
+        proc.kill()  # the loading process only: its checker is orphaned
+        proc.communicate(timeout=60)
+        assert list(tmp_path.glob(SCRATCH_PREFIX + "*"))  # left behind
+        with ig.open_store(url) as store:
+            assert [i.id for i in store.list(order_by="id")] == ["build", "docs", "release", "tag"]
+        live = ScratchDir(str(tmp_path), SCRATCH_PREFIX)  # another restore's, running
+        small = tmp_path / "small.jsonl"
+        with ig.open_store("memory://") as other:
+            other.put(ig.Intent(id="only", name="only"))
+            backup.write_backup(other, small)
+        done = run("restore", str(small), "--store", url)
+        assert done.returncode == 0, done.stderr
+        assert list(tmp_path.glob(SCRATCH_PREFIX + "*")) == [live.path]
+        live.close()
+        with ig.open_store(url) as store:
+            assert [i.id for i in store.list()] == ["only"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_every_kind_of_damaged_backup_exits_4_and_leaves_the_store_as_it_was(
