@@ -12,13 +12,12 @@ applies what it checked, even when the backup came from a pipe.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from intentgraph._scratch import ScratchDir
 from intentgraph.results import IntegrityProblem, ProblemKind
 
 __all__ = ["Finding", "Skeleton", "drift_problem", "find_numbered_cycle"]
@@ -69,8 +68,10 @@ class Skeleton:
     """
 
     def __init__(self, directory: str | None = None) -> None:
-        fd, self.path = tempfile.mkstemp(prefix=".intentgraph-check-", suffix=".db", dir=directory)
-        os.close(fd)
+        # A scratch directory: a process killed while checking leaves it for the next
+        # check there to remove (with a restore's staged records, it is the backup's size).
+        self._scratch = ScratchDir(directory, ".intentgraph-check-")
+        self.path = str(self._scratch.path / "skeleton.db")
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             for pragma in (
@@ -96,8 +97,7 @@ class Skeleton:
             self._db = None  # type: ignore[assignment]
             with contextlib.suppress(sqlite3.Error):
                 db.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        self._scratch.close()
 
     def __enter__(self) -> Skeleton:
         return self

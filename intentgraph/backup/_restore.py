@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._integrity import Skeleton
-from intentgraph._scratch import sweep
+from intentgraph._scratch import ScratchDir, sweep
 from intentgraph._transactions import gc_paused
 from intentgraph.backup._format import (
     FORMAT,
@@ -613,15 +613,12 @@ def copy_store(
     ``target`` (checked, then applied atomically): the same guarantees as ``restore``.
     """
     started = time.perf_counter()
-    fd, tmp = tempfile.mkstemp(
-        prefix=".intentgraph-copy-", suffix=".jsonl", dir=_staging_dir(target)
-    )
-    os.close(fd)
+    scratch = ScratchDir(_staging_dir(target), ".intentgraph-copy-")  # the backup's size
     try:
+        tmp = scratch.path / "copy.jsonl"
         reading = None if progress is None else _prefixed(progress, "read ")
         write_backup(source, tmp, compress=False, progress=reading)
         summary = restore(tmp, target, mode=mode, progress=progress, name=source.url)
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        scratch.close()
     return summary.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
