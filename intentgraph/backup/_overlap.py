@@ -78,11 +78,14 @@ def can_overlap(fh: IO[bytes]) -> bool:
 
 
 class Checked:
-    """What the child found: the backup's SHA-256 and counts (set once it passed)."""
+    """What the child found: the backup's SHA-256 and counts (set once it passed); as a
+    ``RestorePlan`` says them (replace mode: no stored record kept, none unchanged)."""
 
     sha256 = ""
     intents = 0
     edges = 0
+    kept = 0
+    unchanged = 0
 
 
 def load_while_checking(

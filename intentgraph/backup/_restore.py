@@ -40,6 +40,7 @@ from intentgraph.backup._format import (
 )
 from intentgraph.backup._overlap import (
     SCRATCH_PREFIX,
+    Checked,
     can_overlap,
     load_while_checking,
     worth_overlapping,
@@ -532,51 +533,44 @@ def restore(
         sweep(Path(directory or tempfile.gettempdir()), SCRATCH_PREFIX)
         if overlap and (mode != "replace" or dry_run or not can_overlap(fh)):
             raise ValueError("overlap needs mode 'replace', no dry run, and a file or pipe")
+        checked: RestorePlan | Checked
         if overlap or (
             overlap is None and mode == "replace" and not dry_run and worth_overlapping(fh)
         ):
             checked, result = load_while_checking(
                 fh, store, name=label, directory=directory, progress=progress
             )
-            return RestoreSummary(
-                file=label,
-                mode=mode,
-                dry_run=False,
-                intents=checked.intents,
-                edges=checked.edges,
-                written_intents=result.intents,
-                written_edges=result.edges,
-                removed_intents=result.removed_intents,
-                removed_edges=result.removed_edges,
-                sha256=checked.sha256,
-                seconds=round(time.perf_counter() - started, 3),
-            )
-        plan = check_backup(
-            fh, name=label, store=store, mode=mode, progress=progress, directory=directory
-        )
-        stack.callback(plan.close)
-        written_intents = plan.skeleton.count("node", applied=True)
-        written_edges = plan.skeleton.count("edge", applied=True)
-        removed = (plan.store_intents, plan.store_edges) if mode == "replace" else (0, 0)
-        if not dry_run:
-            result = apply(plan, store, progress=progress)
+            written = (result.intents, result.edges)
             removed = (result.removed_intents, result.removed_edges)
-        elif mode == "replace":
-            with store.snapshot() as view:
-                removed = (view.intent_count, view.edge_count)
+        else:
+            checked = plan = check_backup(
+                fh, name=label, store=store, mode=mode, progress=progress, directory=directory
+            )
+            stack.callback(plan.close)
+            written = (
+                plan.skeleton.count("node", applied=True),
+                plan.skeleton.count("edge", applied=True),
+            )
+            removed = (plan.store_intents, plan.store_edges) if mode == "replace" else (0, 0)
+            if not dry_run:
+                result = apply(plan, store, progress=progress)
+                removed = (result.removed_intents, result.removed_edges)
+            elif mode == "replace":
+                with store.snapshot() as view:
+                    removed = (view.intent_count, view.edge_count)
     return RestoreSummary(
         file=label,
         mode=mode,
         dry_run=dry_run,
-        intents=plan.intents,
-        edges=plan.edges,
-        written_intents=written_intents,
-        written_edges=written_edges,
-        kept_intents=plan.kept,
-        unchanged=plan.unchanged,
+        intents=checked.intents,
+        edges=checked.edges,
+        written_intents=written[0],
+        written_edges=written[1],
+        kept_intents=checked.kept,
+        unchanged=checked.unchanged,
         removed_intents=removed[0],
         removed_edges=removed[1],
-        sha256=plan.sha256,
+        sha256=checked.sha256,
         seconds=round(time.perf_counter() - started, 3),
     )
 

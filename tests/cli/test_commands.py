@@ -293,6 +293,30 @@ def writing(lock: Path) -> bool:
     return False
 
 
+def start_restore(tmp_path: Path, size: int) -> tuple[Path, str, subprocess.Popen[str]]:
+    """Back up ``size`` intents, and start restoring them over a filled SQLite store in a
+    session of its own (a signal to its group reaches it and its checker, as from a
+    terminal); return the backup, the store's URL and the process."""
+    source = ig.open_store("memory://")
+    source.bulk_load(
+        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(size)), []
+    )
+    saved = tmp_path / "big.jsonl"
+    backup.write_backup(source, saved)
+    url = url_for("sqlite", tmp_path)
+    fill(url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "intentgraph", "restore", str(saved), "--store", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=environment(),
+        start_new_session=True,
+    )
+    return saved, url, proc
+
+
 @pytest.mark.parametrize(
     ("size", "signum"),
     [(40_000, signal.SIGINT), (70_000, signal.SIGINT), (70_000, signal.SIGTERM)],
@@ -306,24 +330,8 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(
     service manager) stops it the same way."""
     from intentgraph.backup._overlap import OVERLAP_MIN_BYTES
 
-    source = ig.open_store("memory://")
-    source.bulk_load(
-        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(size)), []
-    )
-    saved = tmp_path / "big.jsonl"
-    backup.write_backup(source, saved)
+    saved, url, proc = start_restore(tmp_path, size)
     assert (saved.stat().st_size >= OVERLAP_MIN_BYTES) == (size > 40_000)
-    url = url_for("sqlite", tmp_path)
-    fill(url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "intentgraph", "restore", str(saved), "--store", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=environment(),
-        start_new_session=True,
-    )
     # Interrupted while it loads: once its write transaction has held the writer lock for a
     # while (a fixed delay raced the load, which now takes well under a second).
     lock = tmp_path / "store.db-lock"
@@ -355,22 +363,7 @@ def test_a_restore_killed_half_way_changes_nothing_and_the_next_one_removes_its_
     restore beside that store removes it, and leaves a live restore's files alone."""
     from intentgraph.backup._overlap import SCRATCH_PREFIX
 
-    source = ig.open_store("memory://")
-    source.bulk_load(
-        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(70_000)), []
-    )
-    saved = tmp_path / "big.jsonl"
-    backup.write_backup(source, saved)
-    url = url_for("sqlite", tmp_path)
-    fill(url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "intentgraph", "restore", str(saved), "--store", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=environment(),
-        start_new_session=True,
-    )
+    _, url, proc = start_restore(tmp_path, 70_000)
     try:
         deadline = time.monotonic() + 60
         lock = tmp_path / "store.db-lock"
