@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -62,8 +63,6 @@ def worth_overlapping(fh: IO[bytes]) -> bool:
         info = os.fstat(fh.fileno())
     except (OSError, AttributeError, ValueError):
         return False
-    import stat
-
     # An embedded interpreter may have no executable to start a second process with.
     return bool(sys.executable) and stat.S_ISREG(info.st_mode) and info.st_size >= OVERLAP_MIN_BYTES
 

@@ -529,8 +529,6 @@ def restore(
         else:
             fh, label = source, name or str(getattr(source, "name", "-"))
         directory = _staging_dir(store)
-        # What a restore killed here before left behind (its spool: up to the backup's size).
-        sweep(Path(directory or tempfile.gettempdir()), SCRATCH_PREFIX)
         if overlap and (mode != "replace" or dry_run or not can_overlap(fh)):
             raise ValueError("overlap needs mode 'replace', no dry run, and a file or pipe")
         checked: RestorePlan | Checked
@@ -543,6 +541,9 @@ def restore(
             written = (result.intents, result.edges)
             removed = (result.removed_intents, result.removed_edges)
         else:
+            # What an overlapped restore killed here left (its spool: up to the backup's
+            # size); an overlapped one sweeps as it makes its own directory.
+            sweep(Path(directory or tempfile.gettempdir()), SCRATCH_PREFIX)
             checked = plan = check_backup(
                 fh, name=label, store=store, mode=mode, progress=progress, directory=directory
             )

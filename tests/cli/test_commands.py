@@ -4,7 +4,6 @@ JSON shapes and exit codes."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -19,6 +18,7 @@ import pytest
 import intentgraph as ig
 from intentgraph import backup
 from intentgraph._scratch import ScratchDir
+from tests.backends.test_sqlite_writer_lock import lock_is_free
 from tests.cli._run import ROOT, data, environment, in_terminal, run
 from tests.conftest import url_for
 
@@ -278,19 +278,9 @@ def test_colour_on_a_terminal_unless_no_color(tmp_path: Path) -> None:
     assert code == 0 and not COLOUR.search(shown) and "ship v1" in shown
 
 
-def writing(lock: Path) -> bool:
-    """Whether a SQLite store's writer holds its lock (``backends/_sqlite_lock.py``)."""
-    try:
-        fd = os.open(lock, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing the only descriptor drops a lock taken here
-    return False
+def writing(db: Path) -> bool:
+    """Whether a SQLite store's writer holds its lock (no lock file yet: nobody does)."""
+    return Path(f"{db}-lock").exists() and not lock_is_free(db)
 
 
 def start_restore(tmp_path: Path, size: int) -> tuple[Path, str, subprocess.Popen[str]]:
@@ -334,12 +324,12 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(
     assert (saved.stat().st_size >= OVERLAP_MIN_BYTES) == (size > 40_000)
     # Interrupted while it loads: once its write transaction has held the writer lock for a
     # while (a fixed delay raced the load, which now takes well under a second).
-    lock = tmp_path / "store.db-lock"
+    db = tmp_path / "store.db"
     deadline = time.monotonic() + 60
     while True:
-        if writing(lock):
+        if writing(db):
             time.sleep(0.05)  # still held: the load, not a moment's lock at open
-            if writing(lock):
+            if writing(db):
                 break
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the restore never began its write"
@@ -366,8 +356,8 @@ def test_a_restore_killed_half_way_changes_nothing_and_the_next_one_removes_its_
     _, url, proc = start_restore(tmp_path, 70_000)
     try:
         deadline = time.monotonic() + 60
-        lock = tmp_path / "store.db-lock"
-        while not (writing(lock) and list(tmp_path.glob(SCRATCH_PREFIX + "*"))):
+        db = tmp_path / "store.db"
+        while not (writing(db) and list(tmp_path.glob(SCRATCH_PREFIX + "*"))):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the restore never began"
             time.sleep(0.01)
