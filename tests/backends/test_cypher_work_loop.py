@@ -69,7 +69,10 @@ def test_the_clock_is_the_servers_and_a_write_transaction_has_one_time(
     before = graph.now()  # type: ignore[attr-defined]
     assert before.microsecond % 1000 == 0  # the server counts milliseconds
     with graph.transaction():
-        graph.put(ig.Intent(id="a", name="a"))
+        # Stamped before the transaction's time: a put keeps the caller's timestamps, and
+        # one taken from this machine's clock can fall later within the server's
+        # millisecond, which the claim would then keep (updated_at never goes back).
+        graph.put(ig.Intent(id="a", name="a", created_at=before, updated_at=before))
         first = graph.claim("a", worker="w", lease=10)
         time.sleep(0.01)
         again = graph.heartbeat("a", "w")
