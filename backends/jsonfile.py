@@ -39,6 +39,7 @@ from intentgraph._codec import (
     intent_from_fields,
     intent_to_json,
     plain_edge_from_fields,
+    plain_edge_from_line,
 )
 from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_query, query_flag
@@ -211,7 +212,7 @@ class JsonFileStore(MemoryStore):
         memory at a time), else whole."""
         try:
             try:
-                self._read_records(iter_document(fh))
+                self._read_records(iter_document(fh, plain_edge_from_line))
                 return
             except LayoutError:
                 self._intents.clear()
@@ -249,8 +250,16 @@ class JsonFileStore(MemoryStore):
         # (``as_intent``: every value, once), not by a model of the whole document, which
         # would validate every field of every record twice over.
         intents = self._intents
+        load_edge = self._load_edge
         edges_read = 0
         for kind, fields in records:
+            if kind == "plain_edge":  # most edges: read from their text, kept compact
+                edges_read += 1
+                source, target, etype, created = fields
+                if not load_edge(source, target, etype, created):
+                    key = (source, target, etype)
+                    raise StoreCorrupted(f"{self.path}: edge {key} appears twice")
+                continue
             if kind == "intents":
                 intent = self._read_record(fields, _stored_intent, "intent", len(intents) + 1)
                 if intent.id in intents:

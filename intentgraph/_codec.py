@@ -42,6 +42,7 @@ __all__ = [
     "intent_to_json",
     "intents_from_json_array",
     "plain_edge_from_fields",
+    "plain_edge_from_line",
 ]
 
 _to_json = pydantic_core.to_json
@@ -162,6 +163,33 @@ def plain_edge_from_fields(
     except ValueError:
         return None
     return (source, target, etype, when) if when.tzinfo is UTC else None
+
+
+# A record exactly as ``edge_to_json`` writes an edge with no weight and no metadata whose
+# ids are printable ASCII without quotes or backslashes: such text holds no escapes, so its
+# bytes are the values, and every id it matches is valid (no blanks, no control characters).
+_PLAIN_EDGE_TEXT = re.compile(
+    rb'\{"source":"([!#-\[\]-~]{1,200})","target":"([!#-\[\]-~]{1,200})","type":"('
+    + b"|".join(re.escape(t.value.encode()) for t in EdgeType)
+    + rb')","weight":null,"metadata":\{\},"created_at":"([-0-9:.+TZ]{1,64})"\}'
+)
+
+
+def plain_edge_from_line(text: bytes) -> tuple[str, str, EdgeType, datetime] | None:
+    """``plain_edge_from_fields`` for the compact JSON text of one edge record, read
+    without parsing it (a third of the time): the same values, or None for any text not
+    in that exact form (parse it and read the fields)."""
+    match = _PLAIN_EDGE_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    source, target, etype, created = match.groups()
+    try:
+        when = _fromiso(created.decode())
+    except ValueError:
+        return None
+    if when.tzinfo is not UTC:
+        return None
+    return source.decode(), target.decode(), _EDGE_TYPES[etype.decode()], when
 
 
 def edge_of(source: str, target: str, etype: EdgeType, created_at: datetime) -> Edge:
