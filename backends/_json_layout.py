@@ -21,6 +21,7 @@ import pydantic_core
 __all__ = ["LayoutError", "iter_document"]
 
 _INDENT = b"    "
+_RECORD = _INDENT + b"{"
 _FRAME_KEYS = {"format", "version", "seq", "changes"}
 
 
@@ -93,7 +94,7 @@ def _section(
             if not last:
                 raise LayoutError(f"the {kind} end after a comma")
             return
-        if last or not line.startswith(_INDENT + b"{"):
+        if last or not line.startswith(_RECORD):
             raise LayoutError(f"a line in {kind} is not a record")
         if line.endswith(b"},\n"):
             text = line[4:-2]
@@ -107,7 +108,8 @@ def _section(
                 yield "plain_edge", value
                 continue
         try:
-            record = pydantic_core.from_json(text)
+            # Values are mostly unique (names, ids, times): caching them costs more than it saves.
+            record = pydantic_core.from_json(text, cache_strings="keys")
         except ValueError as exc:
             raise LayoutError(f"a record in {kind} is not JSON: {exc}") from None
         yield kind, record

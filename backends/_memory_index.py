@@ -278,6 +278,8 @@ class GraphIndex:
             ids.clear()
         for adjacency in (self._out, self._in):  # entries an interrupted _pop left empty
             for by_node in adjacency.values():
+                if all(by_node.values()):  # the usual case, checked without a loop
+                    continue
                 for node in [n for n, ends in by_node.items() if not ends]:
                     del by_node[node]
         for counts in (self._unmet, self._open, self._ready_key):

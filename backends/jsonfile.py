@@ -22,10 +22,10 @@ import logging
 import os
 import socket
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 import pydantic
 import pydantic_core
@@ -59,7 +59,6 @@ from intentgraph.models import Edge, EdgeType, Intent
 from intentgraph.results import IntegrityProblem
 
 log = logging.getLogger("intentgraph")
-T = TypeVar("T")
 
 FORMAT = "intentgraph-json"
 FORMAT_VERSION = 2
@@ -256,12 +255,18 @@ class JsonFileStore(MemoryStore):
             if kind == "plain_edge":  # most edges: read from their text, kept compact
                 edges_read += 1
                 source, target, etype, created = fields
+                # The intents' own id strings, not one more copy of each per edge end.
+                source = getattr(intents.get(source), "id", source)
+                target = getattr(intents.get(target), "id", target)
                 if not load_edge(source, target, etype, created):
                     key = (source, target, etype)
                     raise StoreCorrupted(f"{self.path}: edge {key} appears twice")
                 continue
             if kind == "intents":
-                intent = self._read_record(fields, _stored_intent, "intent", len(intents) + 1)
+                try:
+                    intent = _stored_intent(fields)
+                except InvalidIntent as exc:
+                    raise self._unreadable("intent", len(intents) + 1, exc) from exc
                 if intent.id in intents:
                     raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
                 intents[intent.id] = intent
@@ -273,7 +278,10 @@ class JsonFileStore(MemoryStore):
             # Most edges: no Edge built, kept compact.
             plain = plain_edge_from_fields(fields, intents)
             if plain is None:
-                edge = self._read_record(fields, _stored_edge, "edge", edges_read)
+                try:
+                    edge = _stored_edge(fields)
+                except InvalidIntent as exc:
+                    raise self._unreadable("edge", edges_read, exc) from exc
                 source, target, etype = edge.key
                 added = self._load_edge(source, target, etype, compact(edge))
             else:
@@ -292,11 +300,8 @@ class JsonFileStore(MemoryStore):
         self._seq = checked.seq
         self._change_seq = checked.changes
 
-    def _read_record(self, fields: Any, read: Callable[[Any], T], what: str, number: int) -> T:
-        try:
-            return read(fields)
-        except InvalidIntent as exc:
-            raise StoreCorrupted(f"{self.path}: {what} {number} cannot be read: {exc}") from exc
+    def _unreadable(self, what: str, number: int, exc: InvalidIntent) -> StoreCorrupted:
+        return StoreCorrupted(f"{self.path}: {what} {number} cannot be read: {exc}")
 
     def _why_unreadable(self, head: Any, exc: Exception | None) -> str:
         """Say why a document cannot be read, from its frame (``_NOT_JSON``: not JSON)."""
