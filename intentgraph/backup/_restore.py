@@ -490,6 +490,7 @@ def apply(plan: RestorePlan, store: IntentStorage, *, progress: Progress | None 
         staged("edge"),
         replace=plan.mode == "replace",
         expected_changes=plan.expected_changes,
+        graph_checked=True,  # over the result, by the first pass (a merge: in a snapshot)
     )
 
 
