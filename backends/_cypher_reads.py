@@ -22,7 +22,7 @@ from intentgraph._base import (
     pick_direction,
     storable_id,
 )
-from intentgraph._codec import edge_from_json, intent_from_json
+from intentgraph._codec import edge_from_json, intent_from_json, tree_node
 from intentgraph._queries import Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _cypher_graph as g
@@ -177,20 +177,35 @@ class CypherReads(StoreBase):
         return [intent_from_json(r[1]) for r in rows]
 
     def subtree(self, intent_id: str, *, max_depth: int | None = None) -> builtins.list[TreeNode]:
+        """The root from ``get``, then every descendant with its parent in one walk; depths
+        come from the parent ids (on FalkorDB, a depth column, the path's nodes or a filter on
+        the path made a 20,000-intent walk 1.2-2.5x slower)."""
         self._check_open()
-        limit = None if max_depth is None else max(min(max_depth, 2**62), -1)
+        if not storable_id(intent_id):
+            raise IntentNotFound(intent_id)
         with self._lock:
-            self._require(intent_id)
-            rows = self._read("subtree", {"id": intent_id, "max_depth": limit})
-        rows.sort(key=lambda r: (r[0], r[1]))
-        if len({r[1] for r in rows}) != len(rows):
-            raise StoreCorrupted(f"the subgoal edges below {intent_id!r} form a cycle")
-        make = TreeNode.model_construct
+            top = self._read("get", {"id": intent_id})
+            if not top:
+                raise IntentNotFound(intent_id)
+            if max_depth is None:
+                rows = self._read("subtree", {"id": intent_id})
+            elif max_depth >= 1:
+                params = {"id": intent_id, "max_depth": min(max_depth, 2**62)}
+                rows = self._read("subtree_depth", params)
+            else:
+                rows = []
         with gc_paused(len(rows)):  # thousands of new objects: no full collections meanwhile
-            return [
-                make(intent=intent_from_json(d), depth=depth, parent_id=p)
-                for depth, _, p, d in rows
-            ]
+            below = [(p, intent_from_json(d)) for p, d in rows]
+            parent_of = {i.id: p for p, i in below}
+            if len(parent_of) != len(below) or intent_id in parent_of:
+                # An intent reached twice: a cycle, or a second parent.
+                raise StoreCorrupted(f"the subgoal edges below {intent_id!r} form a cycle")
+            depth = _depths(intent_id, parent_of)
+            # Ids are unique, so the tuples never compare further than the id.
+            ordered = sorted([(depth[i.id], i.id, p, i) for p, i in below])
+            nodes = [tree_node(intent_from_json(top[0][0]), 0, None)]
+            nodes += [tree_node(i, level, p) for level, _, p, i in ordered]
+            return nodes
 
     def ancestors(self, intent_id: str) -> builtins.list[Intent]:
         self._check_open()
@@ -425,6 +440,24 @@ class CypherReads(StoreBase):
 
 
 _FINISHED = frozenset(s.value for s in FINISHED_SUBGOAL)
+
+
+def _depths(root: str, parent_of: dict[str, str]) -> dict[str, int]:
+    """Each intent's depth below ``root``, from its parent: every parent is ``root`` or
+    itself in ``parent_of`` (subtree.cypher's walk reached it first, one step shorter)."""
+    depth = {root: 0}
+    for node in parent_of:
+        chain = []
+        while node not in depth:
+            if node not in parent_of or len(chain) > len(parent_of):
+                raise StoreCorrupted(f"the subgoal edges below {root!r} do not form a tree")
+            chain.append(node)
+            node = parent_of[node]
+        level = depth[node]
+        for child in reversed(chain):
+            level += 1
+            depth[child] = level
+    return depth
 
 
 class _Neighbourhoods:
