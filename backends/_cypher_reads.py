@@ -46,7 +46,13 @@ from intentgraph.results import BlockedIntent, ChangeBatch, TreeNode
 __all__ = ["CypherReads"]
 
 T = TypeVar("T")
+_Reached = tuple[dict[str, int], dict[str, str]]  # distance and JSON by id
 _DONE = IntentStatus.COMPLETED
+_DEPENDS_ON = EdgeType.DEPENDS_ON.value
+WALK_PATHS = 2000
+"""The most paths one walk of ``*_reach.cypher`` lists before a closure is read layer by
+layer: FalkorDB lists every path, so a graph with many paths between the same intents (a
+chain of diamonds doubles them at each step) would otherwise cost exponential time."""
 _LOWEST = -(2**63)
 
 
@@ -221,32 +227,92 @@ class CypherReads(StoreBase):
         return self._reach(intent_id, "dependents", transitive)
 
     def _reach(self, intent_id: str, kind: str, transitive: bool) -> builtins.list[Intent]:
-        """Breadth first, one query per layer, each bringing its intents' JSON along: the
-        first layer also tells whether the start exists; a visited set keeps it linear."""
         self._check_open()
         if not storable_id(intent_id):
             raise IntentNotFound(intent_id)
         with self._lock:
-            dist = {intent_id: 0}
-            data: dict[str, str] = {}
-            current = [intent_id]
-            depth = 0
-            while current and (transitive or depth < 1):
-                depth += 1
-                found = self._read_layer(f"{kind}_data", current)
-                if depth == 1 and intent_id not in found:
-                    raise IntentNotFound(intent_id)
-                following = []
-                for node in current:
-                    for nxt, blob in found.get(node, ()):
-                        if nxt not in dist:
-                            dist[nxt] = depth
-                            data[nxt] = blob
-                            following.append(nxt)
-                current = following
+            found = self._walk(intent_id, kind) if transitive else None
+            if found is None:
+                found = self._layers(intent_id, kind, transitive)
+        dist, data = found
         del dist[intent_id]
-        with gc_paused(len(dist)):
-            return [intent_from_json(data[n]) for n in sorted(dist, key=lambda n: (dist[n], n))]
+        order = sorted(n for n in dist if n in data)  # not in data: deleted meanwhile
+        order.sort(key=dist.__getitem__)  # stable: by distance, then id
+        with gc_paused(len(order)):
+            return [intent_from_json(data[n]) for n in order]
+
+    def _walk(self, intent_id: str, kind: str) -> _Reached | None:
+        """Breadth first over the edges ``<kind>_reach.cypher`` reads: one query follows
+        every DEPENDS_ON chain at once, and another is needed only for intents reached
+        through BLOCKS alone (a variable-length pattern follows one direction). None when a
+        query listed ``WALK_PATHS`` paths (it may have stopped short): walk by layers."""
+        query = load(f"{kind}_reach")
+        succ: dict[str, builtins.list[str]] = {}
+        data: dict[str, str] = {}
+        exists: set[str] = set()
+        expanded: set[str] = set()  # every edge out of these is in succ
+
+        def fetch(ids: builtins.list[str]) -> bool:
+            for part in g.chunks(ids):
+                rows = self._read_rows(query, {"ids": list(part), "paths": WALK_PATHS})
+                walked = 0
+                for node, nxt, blob, etype in rows:
+                    if nxt is None:  # one row per intent given that exists
+                        exists.add(node)
+                        continue
+                    walked += 1
+                    succ.setdefault(node, []).append(nxt)
+                    data[nxt] = blob
+                    if etype == _DEPENDS_ON:  # on a DEPENDS_ON chain: walked in full
+                        expanded.add(nxt)
+                if walked >= WALK_PATHS:
+                    return False
+                expanded.update(part)  # found or not (deleted meanwhile): nothing more
+            return True
+
+        complete = fetch([intent_id])
+        if intent_id not in exists:
+            raise IntentNotFound(intent_id)
+        if not complete:
+            return None
+        dist = {intent_id: 0}
+        layer = [intent_id]
+        depth = 0
+        while layer:
+            missing = [n for n in layer if n not in expanded]
+            if missing and not fetch(missing):
+                return None
+            depth += 1
+            following = []
+            for node in layer:
+                for nxt in succ.get(node, ()):
+                    if nxt not in dist:
+                        dist[nxt] = depth
+                        following.append(nxt)
+            layer = following
+        return dist, data
+
+    def _layers(self, intent_id: str, kind: str, transitive: bool) -> _Reached:
+        """Breadth first, one query per layer, each bringing its intents' JSON along: the
+        first layer also tells whether the start exists; a visited set keeps it linear."""
+        dist = {intent_id: 0}
+        data: dict[str, str] = {}
+        current = [intent_id]
+        depth = 0
+        while current and (transitive or depth < 1):
+            depth += 1
+            found = self._read_layer(f"{kind}_data", current)
+            if depth == 1 and intent_id not in found:
+                raise IntentNotFound(intent_id)
+            following = []
+            for node in current:
+                for nxt, blob in found.get(node, ()):
+                    if nxt not in dist:
+                        dist[nxt] = depth
+                        data[nxt] = blob
+                        following.append(nxt)
+            current = following
+        return dist, data
 
     def _dependency_map(self) -> dict[str, builtins.list[str]]:
         result: dict[str, builtins.list[str]] = {}
@@ -447,7 +513,7 @@ def _depths(root: str, parent_of: dict[str, str]) -> dict[str, int]:
     itself in ``parent_of`` (subtree.cypher's walk reached it first, one step shorter)."""
     depth = {root: 0}
     for node in parent_of:
-        chain = []
+        chain: list[str] = []
         while node not in depth:
             if node not in parent_of or len(chain) > len(parent_of):
                 raise StoreCorrupted(f"the subgoal edges below {root!r} do not form a tree")
