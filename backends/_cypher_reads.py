@@ -255,17 +255,17 @@ class CypherReads(StoreBase):
         def fetch(ids: builtins.list[str]) -> bool:
             for part in g.chunks(ids):
                 rows = self._read_rows(query, {"ids": list(part), "paths": WALK_PATHS})
-                walked = 0
+                walked = len(part)  # paths: one of length 0 from each, one per DEPENDS_ON row
                 for node, nxt, blob, etype in rows:
                     if nxt is None:  # one row per intent given that exists
                         exists.add(node)
                         continue
-                    walked += 1
                     succ.setdefault(node, []).append(nxt)
                     data[nxt] = blob
                     if etype == _DEPENDS_ON:  # on a DEPENDS_ON chain: walked in full
                         expanded.add(nxt)
-                if walked >= WALK_PATHS:
+                        walked += 1
+                if walked >= WALK_PATHS:  # either walk may have stopped short
                     return False
                 expanded.update(part)  # found or not (deleted meanwhile): nothing more
             return True

@@ -4,9 +4,9 @@
 // edges, and asks again from the intents it reached only through BLOCKS.
 // Returns: (id, null, null, null) for each intent given that exists, then one row per path:
 // the path's last intent, an intent waiting for it, that intent's JSON, the edge's type.
-// Parameters: $ids, $paths (at most this many rows from each of the two walks: the server
-// lists every path, and a graph with very many paths between the same intents is read
-// layer by layer instead).
+// Parameters: $ids, $paths (each walk stops after this many paths: the server lists every
+// path, also those it finds no row on, and a graph with very many paths between the same
+// intents is read layer by layer instead).
 :param ids => ['demo']; :param paths => 2000;
 UNWIND $ids AS id
 MATCH (i:Intent {id: id})
@@ -18,6 +18,7 @@ WITH i, e, d LIMIT $paths
 RETURN i.id AS id, d.id AS dependent, d.data AS data, type(e) AS type
 UNION ALL
 UNWIND $ids AS id
-MATCH (:Intent {id: id})<-[:DEPENDS_ON*0..]-(i:Intent)-[e:BLOCKS]->(d:Intent)
-WITH i, e, d LIMIT $paths
+MATCH (:Intent {id: id})<-[:DEPENDS_ON*0..]-(i:Intent)
+WITH i LIMIT $paths
+MATCH (i)-[e:BLOCKS]->(d:Intent)
 RETURN i.id AS id, d.id AS dependent, d.data AS data, type(e) AS type
