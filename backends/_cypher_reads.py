@@ -10,8 +10,9 @@ transaction is retried as a whole, or fails).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from intentgraph import _graph
@@ -63,6 +64,7 @@ class CypherReads(StoreBase):
     _retry_seconds: float
     _feed_base: int | None  # the feed's committed mark when the open write transaction began
     _blockers: tuple[int, _graph.ReachIndex] | None = None  # kept per committed feed mark
+    _ready_floors: Mapping[int, int] = MappingProxyType({})  # by limit: see _ready_band
 
     # --- running queries ------------------------------------------------------------------
 
@@ -332,9 +334,30 @@ class CypherReads(StoreBase):
                 query = load("ready").removesuffix(" LIMIT $limit")
                 rows = self._read_rows(query, {"floor": _LOWEST})[:limit]
             else:
-                floor = self._ready_floor(limit)
-                rows = self._read("ready", {"floor": floor, "limit": limit})
+                return self._ready_band(limit)
         return [intent_from_json(r[0]) for r in rows]
+
+    def _ready_band(self, limit: int) -> builtins.list[Intent]:
+        """``ready(limit=limit)`` reading only the intents with ``rp`` at least a floor. Any
+        floor gives the right answer when ``limit`` intents come back (the best ``limit``
+        then all have that priority or more), so the last answer's lowest priority is tried
+        first: one query, and a band as narrow as priorities allow. When fewer come back,
+        the floor is found again (``_ready_floor``)."""
+        floor = self._ready_floors.get(limit)
+        if floor is not None:
+            rows = self._read("ready", {"floor": floor, "limit": limit})
+            if len(rows) < limit:
+                floor = None
+        if floor is None:
+            floor = self._ready_floor(limit)
+            rows = self._read("ready", {"floor": floor, "limit": limit})
+        found = [intent_from_json(r[0]) for r in rows]
+        if len(found) == limit:
+            # Replaced, never changed in place (the class attribute is shared); a few limits.
+            floors = dict(self._ready_floors) if len(self._ready_floors) < 8 else {}
+            floors[limit] = found[-1].priority
+            self._ready_floors = floors
+        return found
 
     def _ready_floor(self, want: int) -> int:
         """The lowest priority ``ready(limit=want)`` must read: the top band of the ``rp``
