@@ -296,6 +296,20 @@ def test_ready_honours_limit(work):
     assert ids(work.ready(limit=100)) == READY
 
 
+def test_ready_with_a_limit_follows_priorities_that_rise_and_fall_between_calls(store):
+    for n, priority in enumerate((5, 5, 5, 1, 1, 1)):
+        put(store, f"i{n}", priority=priority, created_at=at(n))
+    assert ids(store.ready(limit=3)) == ["i0", "i1", "i2"]
+    store.set_status("i0", S.COMPLETED)
+    store.set_status("i1", S.COMPLETED)
+    assert ids(store.ready(limit=3)) == ["i2", "i3", "i4"]
+    store.patch("i5", priority=9)
+    assert ids(store.ready(limit=3)) == ["i5", "i2", "i3"]
+    store.patch("i2", priority=0)
+    store.patch("i5", priority=1)
+    assert ids(store.ready(limit=3)) == ["i3", "i4", "i5"]
+
+
 def test_ready_of_an_empty_store_is_empty(store):
     assert store.ready() == []
     assert store.blocked() == []
