@@ -251,17 +251,14 @@ class CypherReads(StoreBase):
         query = load(f"{kind}_reach")
         succ: dict[str, builtins.list[str]] = {}
         data: dict[str, str] = {}
-        exists: set[str] = set()
         expanded: set[str] = set()  # every edge out of these is in succ
 
         def fetch(ids: builtins.list[str]) -> bool:
             for part in g.chunks(ids):
                 rows = self._read_rows(query, {"ids": list(part), "paths": WALK_PATHS})
                 walked = len(part)  # paths: one of length 0 from each, one per DEPENDS_ON row
+                expanded.update(part)  # found or not (deleted meanwhile): nothing more
                 for node, nxt, blob, etype in rows:
-                    if nxt is None:  # one row per intent given that exists
-                        exists.add(node)
-                        continue
                     succ.setdefault(node, []).append(nxt)
                     data[nxt] = blob
                     if etype == _DEPENDS_ON:  # on a DEPENDS_ON chain: walked in full
@@ -269,12 +266,11 @@ class CypherReads(StoreBase):
                         walked += 1
                 if walked >= WALK_PATHS:  # either walk may have stopped short
                     return False
-                expanded.update(part)  # found or not (deleted meanwhile): nothing more
             return True
 
         complete = fetch([intent_id])
-        if intent_id not in exists:
-            raise IntentNotFound(intent_id)
+        if intent_id not in succ and not self._read("get", {"id": intent_id}):
+            raise IntentNotFound(intent_id)  # no edge, and not there: a second query
         if not complete:
             return None
         dist = {intent_id: 0}
