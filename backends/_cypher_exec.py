@@ -27,6 +27,7 @@ __all__ = [
     "quietly",
     "retrying",
     "schema_row",
+    "worth_retrying",
 ]
 
 Row = list[Any]
@@ -169,6 +170,15 @@ class ReadWindow:
         return True
 
 
+def worth_retrying(exc: BaseException, transient: Callable[[BaseException], bool]) -> bool:
+    """Whether ``retrying`` tries again after ``exc``: a transient error (as ``transient``
+    says) or a missing schema node, never a ``BaseException`` that is not an ``Exception``
+    (Ctrl-C) or a signal handler's ``TimeoutError``."""
+    if not isinstance(exc, Exception) or is_foreign_timeout(exc):
+        return False
+    return isinstance(exc, SchemaNodeMissing) or transient(exc)
+
+
 def retrying(
     call: Callable[[], T],
     *,
@@ -185,9 +195,7 @@ def retrying(
     import tenacity
 
     def retryable(exc: BaseException) -> bool:
-        if not isinstance(exc, Exception) or is_foreign_timeout(exc):
-            return False
-        return isinstance(exc, SchemaNodeMissing) or transient(exc)
+        return worth_retrying(exc, transient)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry is not None:
