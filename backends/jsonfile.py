@@ -250,14 +250,13 @@ class JsonFileStore(MemoryStore):
         # would validate every field of every record twice over.
         intents = self._intents
         load_edge = self._load_edge
+        ids: dict[str, str] = {}  # each intent's id string, so edges share it (not a copy)
         edges_read = 0
         for kind, fields in records:
             if kind == "plain_edge":  # most edges: read from their text, kept compact
                 edges_read += 1
                 source, target, etype, created = fields
-                # The intents' own id strings, not one more copy of each per edge end.
-                source = getattr(intents.get(source), "id", source)
-                target = getattr(intents.get(target), "id", target)
+                source, target = ids.get(source, source), ids.get(target, target)
                 if not load_edge(source, target, etype, created):
                     key = (source, target, etype)
                     raise StoreCorrupted(f"{self.path}: edge {key} appears twice")
@@ -270,6 +269,7 @@ class JsonFileStore(MemoryStore):
                 if intent.id in intents:
                     raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
                 intents[intent.id] = intent
+                ids[intent.id] = intent.id
                 continue
             if kind == "frame":
                 self._read_frame(fields)
