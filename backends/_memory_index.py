@@ -325,13 +325,15 @@ class GraphIndex:
                     if node not in self._held:
                         self._held.add(node)
                         stack.extend(self._child_ids(node))
-        keys = [
-            ready_key(intents[i])
-            for i in self._status_ids[IntentStatus.ACTIVE]
-            if i not in self._unmet and i not in self._open and i not in self._held
-        ]
+        ready = builtins.list(
+            self._status_ids[IntentStatus.ACTIVE]
+            - self._unmet.keys()
+            - self._open.keys()
+            - self._held
+        )
+        keys = builtins.list(map(ready_key, map(intents.__getitem__, ready)))
         self._ready.update(keys)
-        self._ready_key.update((key[2], key) for key in keys)
+        self._ready_key.update(zip(ready, keys))
         self._index_dirty = False
 
     def _touched(self) -> int:
