@@ -231,6 +231,19 @@ class GraphView:
         self.load_dependencies([dependent])
         self._deps.setdefault(dependent, []).append(dependency)
 
+    def may_hold(self, source: str, target: str, etype: str) -> bool:
+        """Whether the edge may be stored already: False only when the view was read whole
+        and holds no such subgoal or blocking link (other types are not in the view)."""
+        if not self._complete:
+            return True
+        if etype == EdgeType.IS_SUBGOAL_OF.value:
+            return self._parent.get(source) == target
+        if etype == EdgeType.DEPENDS_ON.value:
+            return target in self._deps.get(source, ())
+        if etype == EdgeType.BLOCKS.value:
+            return source in self._deps.get(target, ())
+        return True
+
 
 def bfs_path(view: GraphView, start: str, goal: str) -> list[str] | None:
     """``_graph.shortest_path`` over the view's dependencies, one query per layer.

@@ -24,8 +24,14 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from intentgraph._base import canonical_edge, dependency_pair, next_version, storable_id
-from intentgraph._codec import edge_from_json, intent_from_json
+from intentgraph._base import (
+    as_edge,
+    canonical_edge,
+    dependency_pair,
+    next_version,
+    storable_id,
+)
+from intentgraph._codec import edge_from_json, edge_of, intent_from_json
 from intentgraph._transactions import Level
 from intentgraph._url import ParsedURL
 from intentgraph.backends import _cypher_graph as g
@@ -33,7 +39,7 @@ from intentgraph.backends import _cypher_whole as whole
 from intentgraph.backends._cypher_dialect import load, prefix
 from intentgraph.backends._cypher_exec import Executor, is_foreign_timeout, retrying, schema_row
 from intentgraph.backends._cypher_reads import CypherReads
-from intentgraph.backends._cypher_rows import edge_row, intent_props
+from intentgraph.backends._cypher_rows import edge_props, edge_row, intent_props
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -43,6 +49,7 @@ from intentgraph.errors import (
     IntentNotFound,
     MissingEndpoint,
     MultipleParents,
+    SelfLoop,
     StorageError,
     StoreCorrupted,
 )
@@ -78,6 +85,20 @@ class _ConcurrentWrite(StorageError):
 FeedRow = tuple[str, str, str | None, str | None, str | None]
 """A change-feed record: op, intent id (an edge's source), target, type, status."""
 _PROPS = tuple(intent_props(Intent(id="x", name="x"), sanitize=False))
+_CREATE = {
+    EdgeType.IS_SUBGOAL_OF.value: "create_subgoals",
+    EdgeType.DEPENDS_ON.value: "create_dependencies",
+    EdgeType.BLOCKS.value: "create_blockers",
+}
+"""The edge types whose new edges are written by a query of their own, which also writes
+their change-feed records and the maintained state they change."""
+_CREATE_PARAMS: dict[str, dict[str, Any]] = {
+    "create_subgoals": {
+        "finished": g.FINISHED, "holding": g.HOLDING, "actionable": g.ACTIONABLE,
+    },
+    "create_dependencies": {"done": g.DONE, "actionable": g.ACTIONABLE},
+    "create_blockers": {"done": g.DONE, "actionable": g.ACTIONABLE},
+}  # fmt: skip
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -296,19 +317,45 @@ class CypherStore(CypherReads):
         params: dict[str, Any],
         undo: dict[str, Any],
         feed: Sequence[FeedRow] = (),
+        *,
+        carried: int = 0,
     ) -> Any:
         """Run the change ``cypher/<name>.cypher`` with the record that undoes it, adding
-        ``feed`` (op, intent id, target, type, status) to the change feed in the same query."""
+        ``feed`` (op, intent id, target, type, status) to the change feed in the same query.
+
+        ``carried``: how many more change-feed records the change's own rows create (numbered
+        by the caller, see ``_add_edges``); the feed's counter moves past them all here.
+        """
+        return self._change_numbered(name, params, undo, self._numbered(feed), len(feed) + carried)
+
+    def _numbered(self, feed: Sequence[FeedRow], first: int = 1) -> builtins.list[dict[str, Any]]:
+        """Number change-feed records on from the feed's position (``first`` for the first)."""
+        if not feed:
+            return []
+        self._tx_facts()
+        base = self._feed_last
+        assert base is not None
+        return [
+            {"seq": base + k, "op": op, "intent_id": i, "target": t, "type": k_, "status": s}
+            for k, (op, i, t, k_, s) in enumerate(feed, start=first)
+        ]
+
+    def _change_numbered(
+        self,
+        name: str,
+        params: dict[str, Any],
+        undo: dict[str, Any],
+        rows: builtins.list[dict[str, Any]],
+        count: int,
+    ) -> Any:
+        """``_change`` with the feed's records numbered: ``rows`` are written by the prefix,
+        and ``count`` records in all (those and the query's own) follow the feed's position."""
         query = load(name)
-        if feed:
+        if count:
             self._tx_facts()
             base = self._feed_last
             assert base is not None
-            rows = [
-                {"seq": base + k, "op": op, "intent_id": i, "target": t, "type": k_, "status": s}
-                for k, (op, i, t, k_, s) in enumerate(feed, start=1)
-            ]
-            last = base + len(rows)
+            last = base + count
             query = prefix("feed_record") + query
             published = None if self._x.dialect.undo_in_graph else last
             params = {**params, "feed": rows, "feed_last": last, "feed_mark": published}
@@ -318,7 +365,7 @@ class CypherStore(CypherReads):
         # Recorded before it runs: undoing a change that never ran restores what is there.
         self._undo.append((self._seq, record))
         result = self._x.change(query, params, seq=self._seq, undo=record)
-        if feed:
+        if count:
             self._feed_last = last
         return result
 
@@ -510,7 +557,7 @@ class CypherStore(CypherReads):
     # --- edges --------------------------------------------------------------------------
 
     def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]:
-        batch = [canonical_edge(e) for e in edges]
+        batch = [_canonical(e) for e in edges]
         return self._writing(lambda: self._add_edges(batch))
 
     def _add_edges(self, batch: builtins.list[Edge]) -> builtins.list[Edge]:
@@ -518,20 +565,16 @@ class CypherStore(CypherReads):
             return []
         x = self._x
         ends = sorted({e.source for e in batch} | {e.target for e in batch})
-        present: set[str] = set()
+        missing: set[str] = set()
         for part in g.chunks(ends):
-            present.update(r[0] for r in x.run(load("exists"), {"ids": list(part)}))
-        keys = [{"source": e.source, "target": e.target, "type": e.type.value} for e in batch]
-        stored: dict[tuple[str, str, str], str] = {}
-        for part in g.chunks(keys):
-            for s, t, etype, data in x.run(load("existing_edges"), {"keys": list(part)}):
-                stored[(s, t, etype)] = data
+            missing.update(r[0] for r in x.run(load("missing"), {"ids": list(part)}))
         view = g.GraphView(x, preload=len(batch) >= BULK)
+        stored = self._stored_edges(view, batch)
         result: builtins.list[Edge] = []
         written: dict[tuple[str, str, str], Edge] = {}
         for edge in batch:
             for end, role in ((edge.source, "source"), (edge.target, "target")):
-                if end not in present:
+                if end in missing:
                     raise MissingEndpoint(end, role)
             key = (edge.source, edge.target, edge.type.value)
             old = written.get(key) or (edge_from_json(stored[key]) if key in stored else None)
@@ -541,15 +584,57 @@ class CypherStore(CypherReads):
                 self._check_invariants(view, edge)
             written[key] = edge
             result.append(edge)
-        feed: Sequence[FeedRow] = [
-            ("add_edge", e.source, e.target, e.type.value, None) for e in result
+        self._write_edges(result, written, stored)
+        return result  # built by this call: no one else holds them
+
+    def _stored_edges(
+        self, view: g.GraphView, batch: builtins.list[Edge]
+    ) -> dict[tuple[str, str, str], str]:
+        """The stored edges among the batch's keys, as JSON; only the keys the view cannot
+        rule out are asked for (a view read whole knows every subgoal and blocking link)."""
+        keys = {
+            (e.source, e.target, e.type.value): None
+            for e in batch
+            if view.may_hold(e.source, e.target, e.type.value)
+        }
+        asked = [{"source": s, "target": t, "type": k} for s, t, k in keys]
+        stored: dict[tuple[str, str, str], str] = {}
+        for part in g.chunks(asked):
+            for s, t, etype, data in self._x.run(load("existing_edges"), {"keys": list(part)}):
+                stored[(s, t, etype)] = data
+        return stored
+
+    def _write_edges(
+        self,
+        result: builtins.list[Edge],
+        written: dict[tuple[str, str, str], Edge],
+        stored: dict[tuple[str, str, str], str],
+    ) -> None:
+        """Write the checked edges: new subgoal and blocking edges with the queries that also
+        write their change-feed records and the maintained state (``_CREATE``), the rest with
+        ``create_edges``/``merge_edges`` and the remaining feed records on the first query."""
+        self._tx_facts()
+        base = self._feed_last
+        assert base is not None
+        seq: dict[tuple[str, str, str], int] = {}  # a new key's record, made by its row
+        explicit: builtins.list[dict[str, Any]] = []
+        for k, e in enumerate(result, start=1):
+            key = (e.source, e.target, e.type.value)
+            if key not in seq and key not in stored and e.type.value in _CREATE:
+                seq[key] = base + k
+            else:
+                explicit.append(
+                    {"seq": base + k, "op": "add_edge", "intent_id": e.source,
+                     "target": e.target, "type": e.type.value, "status": None}
+                )  # fmt: skip
+        count = len(result)  # every record, moved past by the first query alone
+        held: builtins.list[str] = []
+        groups: builtins.list[tuple[str, builtins.list[tuple[str, str, str]]]] = [
+            (_CREATE[t], [k for k in seq if k[2] == t]) for t in _CREATE
         ]
-        new = [k for k in written if k not in stored]
-        # New edges are created (cheaper than MERGE); existing ones get their new properties.
-        for name, group in (
-            ("create_edges", new),
-            ("merge_edges", [k for k in written if k in stored]),
-        ):
+        groups.append(("create_edges", [k for k in written if k not in stored and k not in seq]))
+        groups.append(("merge_edges", [k for k in written if k in stored]))
+        for name, group in groups:
             for part in g.chunks(group):
                 undo = {
                     "op": "drop_edges_and_restore",
@@ -560,11 +645,17 @@ class CypherStore(CypherReads):
                     ],
                     "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
                 }
-                rows = [edge_row(written[k]) for k in part]
-                self._change(name, {"rows": rows}, undo, feed)
-                feed = []  # every record rides on the first query
-        g.edge_effects(x, new)
-        return [e.model_copy() for e in result]
+                if name in _CREATE_PARAMS:
+                    rows = [_typed_row(written[k], seq[k]) for k in part]
+                    params = {"rows": rows, **_CREATE_PARAMS[name]}
+                else:
+                    params = {"rows": [edge_row(written[k]) for k in part]}
+                found = self._change_numbered(name, params, undo, explicit, count)
+                explicit, count = [], 0  # the first query moved the feed past them all
+                held.extend(r[0] for r in found or ())
+        # Adding a parent never releases anything; it holds the new child's subtree only when
+        # the parent is held or holding (the rest of the state moved in the queries above).
+        g.refresh_held(self._x, held)
 
     def _check_invariants(self, view: g.GraphView, edge: Edge) -> None:
         if edge.type is EdgeType.IS_SUBGOAL_OF:
@@ -639,7 +730,30 @@ class CypherStore(CypherReads):
         return whole.rebuild_derived_state(self)
 
 
+def _canonical(value: Edge | dict[str, Any]) -> Edge:
+    """``canonical_edge``, a fresh edge all the same, without pydantic's validation for an
+    edge without weight or metadata that passes ``as_edge``'s cheap checks (most edges:
+    validating them was a fifth of a bulk ``add_edges``)."""
+    if (
+        type(value) is Edge
+        and value.weight is None
+        and not value.metadata
+        and as_edge(value) is value
+    ):
+        source, target, etype = value.source, value.target, value.type
+        if source == target:
+            raise SelfLoop(source, etype.value)
+        if etype.symmetric and source > target:
+            source, target = target, source
+        return edge_of(source, target, etype, value.created_at)
+    return canonical_edge(value)
+
+
+def _typed_row(edge: Edge, seq: int) -> dict[str, Any]:
+    """A row of the ``_CREATE`` queries: the type is the query's; ``seq`` numbers its record."""
+    return {"source": edge.source, "target": edge.target, "seq": seq, "props": edge_props(edge)}
+
+
 def _loads(record: str) -> dict[str, Any]:
     op: dict[str, Any] = json.loads(record)
     return op
-
