@@ -39,7 +39,7 @@ from intentgraph.backends import _cypher_whole as whole
 from intentgraph.backends._cypher_dialect import load, prefix
 from intentgraph.backends._cypher_exec import Executor, is_foreign_timeout, retrying, schema_row
 from intentgraph.backends._cypher_reads import CypherReads
-from intentgraph.backends._cypher_rows import edge_props, edge_row, intent_props
+from intentgraph.backends._cypher_rows import edge_props, edge_row, intent_props, new_intent_row
 from intentgraph.errors import (
     CycleError,
     EdgeNotFound,
@@ -418,16 +418,21 @@ class CypherStore(CypherReads):
             present: set[str] = set()
             for part in g.chunks(ids):
                 present.update(r[0] for r in self._run(load("exists"), {"ids": list(part)}))
-            first = next((i for i in ids if i in present), None)
-            if first is not None:
-                raise IntentExists(first)
+            taken = next((i for i in ids if i in present), None)
+            if taken is not None:
+                raise IntentExists(taken)
+            self._tx_facts()
+            first = self._feed_last
+            assert first is not None
+            count = len(batch)  # every record, moved past by the first query alone
+            sanitize = self._x.dialect.sanitizes_nul
             for part in g.chunks(batch):
-                rows = [self._props(i) for i in part]
+                rows = [new_intent_row(i, sanitize=sanitize) for i in part]
                 undo = {"op": "drop_intents", "ids": [i.id for i in part]}
-                feed: builtins.list[FeedRow] = [
-                    ("put", i.id, None, None, i.status.value) for i in part
-                ]
-                self._change("create_intents", {"rows": rows}, undo, feed)
+                params = {"rows": rows, "first": first + 1, "actionable": g.ACTIONABLE}
+                self._change_numbered("put_intents", params, undo, [], count)
+                count = 0
+                first += len(part)
 
         self._writing(work)
 
