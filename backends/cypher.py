@@ -37,7 +37,13 @@ from intentgraph._url import ParsedURL
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends import _cypher_whole as whole
 from intentgraph.backends._cypher_dialect import load, prefix
-from intentgraph.backends._cypher_exec import Executor, is_foreign_timeout, retrying, schema_row
+from intentgraph.backends._cypher_exec import (
+    Executor,
+    is_foreign_timeout,
+    retrying,
+    schema_row,
+    sent_ahead,
+)
 from intentgraph.backends._cypher_reads import CypherReads
 from intentgraph.backends._cypher_rows import edge_props, edge_row, intent_props, new_intent_row
 from intentgraph.errors import (
@@ -422,17 +428,27 @@ class CypherStore(CypherReads):
             if taken is not None:
                 raise IntentExists(taken)
             self._tx_facts()
-            first = self._feed_last
-            assert first is not None
-            count = len(batch)  # every record, moved past by the first query alone
+            base = self._feed_last
+            assert base is not None
             sanitize = self._x.dialect.sanitizes_nul
-            for part in g.chunks(batch):
-                rows = [new_intent_row(i, sanitize=sanitize) for i in part]
+            parts = [(k, batch[k : k + g.CHUNK]) for k in range(0, len(batch), g.CHUNK)]
+
+            def build(job: tuple[int, Sequence[Intent]]) -> dict[str, Any]:
+                start, part = job
+                return {
+                    "rows": [new_intent_row(i, sanitize=sanitize) for i in part],
+                    "first": base + start + 1,
+                    "actionable": g.ACTIONABLE,
+                }
+
+            def send(job: tuple[int, Sequence[Intent]], params: dict[str, Any]) -> None:
+                start, part = job
                 undo = {"op": "drop_intents", "ids": [i.id for i in part]}
-                params = {"rows": rows, "first": first + 1, "actionable": g.ACTIONABLE}
+                # The first query moves the feed's counter past every record.
+                count = len(batch) if start == 0 else 0
                 self._change_numbered("put_intents", params, undo, [], count)
-                count = 0
-                first += len(part)
+
+            sent_ahead(self._x, parts, build, send)
 
         self._writing(work)
 
@@ -632,32 +648,40 @@ class CypherStore(CypherReads):
                     {"seq": base + k, "op": "add_edge", "intent_id": e.source,
                      "target": e.target, "type": e.type.value, "status": None}
                 )  # fmt: skip
-        count = len(result)  # every record, moved past by the first query alone
-        held: builtins.list[str] = []
         groups: builtins.list[tuple[str, builtins.list[tuple[str, str, str]]]] = [
             (_CREATE[t], [k for k in seq if k[2] == t]) for t in _CREATE
         ]
         groups.append(("create_edges", [k for k in written if k not in stored and k not in seq]))
         groups.append(("merge_edges", [k for k in written if k in stored]))
-        for name, group in groups:
-            for part in g.chunks(group):
-                undo = {
-                    "op": "drop_edges_and_restore",
-                    "drop": [
-                        {"source": s, "target": t, "type": et}
-                        for s, t, et in part
-                        if (s, t, et) not in stored
-                    ],
-                    "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
-                }
-                if name in _CREATE_PARAMS:
-                    rows = [_typed_row(written[k], seq[k]) for k in part]
-                    params = {"rows": rows, **_CREATE_PARAMS[name]}
-                else:
-                    params = {"rows": [edge_row(written[k]) for k in part]}
-                found = self._change_numbered(name, params, undo, explicit, count)
-                explicit, count = [], 0  # the first query moved the feed past them all
-                held.extend(r[0] for r in found or ())
+        jobs = [(name, part) for name, group in groups for part in g.chunks(group)]
+        held: builtins.list[str] = []
+
+        def build(job: tuple[str, Sequence[tuple[str, str, str]]]) -> dict[str, Any]:
+            name, part = job
+            if name in _CREATE_PARAMS:
+                return {"rows": [_typed_row(written[k], seq[k]) for k in part]}
+            return {"rows": [edge_row(written[k]) for k in part]}
+
+        def send(job: tuple[str, Sequence[tuple[str, str, str]]], params: dict[str, Any]) -> None:
+            name, part = job
+            undo = {
+                "op": "drop_edges_and_restore",
+                "drop": [
+                    {"source": s, "target": t, "type": et}
+                    for s, t, et in part
+                    if (s, t, et) not in stored
+                ],
+                "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
+            }
+            # The first query moves the feed's counter past every record of the call.
+            first = job is jobs[0]
+            params = {**params, **_CREATE_PARAMS.get(name, {})}
+            found = self._change_numbered(
+                name, params, undo, explicit if first else [], len(result) if first else 0
+            )
+            held.extend(r[0] for r in found or ())
+
+        sent_ahead(self._x, jobs, build, send)
         # Adding a parent never releases anything; it holds the new child's subtree only when
         # the parent is held or holding (the rest of the state moved in the queries above).
         g.refresh_held(self._x, held)
