@@ -1,15 +1,18 @@
-// put intents: store new intents (put, put_many), one row per intent, each with its
-// change-feed record, in one query. A new intent has no edges: nothing unmet, held or open,
-// and it is ready (rp) when its status is actionable. Rows leave out absent values (a new
-// intent has nothing to remove), so fewer parameters travel.
+// put intents: store new intents (put, put_many), one row per intent, with their change-feed
+// records in one IntentChange node (seqs $first on, intent_ids, statuses), in one query. A new
+// intent has no edges: nothing unmet, held or open, and it is ready (rp) when its status is
+// actionable. Rows leave out absent values (a new intent has nothing to remove), so fewer
+// parameters travel.
 // Returns: nothing. Parameters: $rows, property maps as for create_intents.cypher without the
-// maintained state; $first (the change number of the first row's feed record), $actionable
-// (the actionable statuses).
+// maintained state; $first (the change number of the first row), $actionable (the actionable
+// statuses).
 :param rows => [{id: 'demo', name: 'demo', goal: '', status: 'active', priority: 0, version: 1, data: '{"id":"demo"}'}];
 :param first => 1; :param actionable => ['active'];
-UNWIND range(0, size($rows) - 1) AS k
-WITH k, $rows[k] AS r
+UNWIND $rows AS r
 CREATE (i:Intent)
 SET i = r, i.unmet = 0, i.held = 0, i.open_subgoals = 0,
     i.rp = CASE WHEN r.status IN $actionable THEN r.priority END
-CREATE (:IntentChange {seq: $first + k, op: 'put', intent_id: r.id, status: r.status})
+WITH count(*) AS created
+CREATE (:IntentChange {seq: $first + size($rows) - 1, first: $first,
+                       seqs: range($first, $first + size($rows) - 1), op: 'put',
+                       intent_ids: [r IN $rows | r.id], statuses: [r IN $rows | r.status]})
