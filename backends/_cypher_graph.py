@@ -186,6 +186,7 @@ class GraphView:
         self._x = x
         self._parent: dict[str, str | None] = {}
         self._deps: dict[str, list[str]] = {}
+        self._top: dict[str, str] = {}  # a node on the way to the top of a chain (``root``)
         self._complete = preload
         if preload:
             for child, parent in x.run(load("subgoal_pairs")):
@@ -230,6 +231,24 @@ class GraphView:
     def add_dependency(self, dependent: str, dependency: str) -> None:
         self.load_dependencies([dependent])
         self._deps.setdefault(dependent, []).append(dependency)
+
+    def root(self, intent_id: str) -> str:
+        """The top of ``intent_id``'s chain of parents (some node of the loop, if the chain
+        loops). Parents are only ever added to a view, and only to a node without one, so a
+        node's known top stays on its chain: each walk is remembered (``_top``)."""
+        path: list[str] = []
+        seen: set[str] = set()
+        node = intent_id
+        while node not in seen:
+            seen.add(node)
+            up = self._top.get(node) or self.parent(node)
+            if up is None:
+                break
+            path.append(node)
+            node = up
+        for step in path:
+            self._top[step] = node
+        return node
 
     def may_hold(self, source: str, target: str, etype: str) -> bool:
         """Whether the edge may be stored already: False only when the view was read whole

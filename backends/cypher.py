@@ -32,7 +32,7 @@ from intentgraph._base import (
     storable_id,
 )
 from intentgraph._codec import edge_from_json, edge_of, intent_from_json
-from intentgraph._transactions import Level
+from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends import _cypher_whole as whole
@@ -91,6 +91,7 @@ class _ConcurrentWrite(StorageError):
 FeedRow = tuple[str, str, str | None, str | None, str | None]
 """A change-feed record: op, intent id (an edge's source), target, type, status."""
 _PROPS = tuple(intent_props(Intent(id="x", name="x"), sanitize=False))
+_VALUE = {t: t.value for t in EdgeType}  # Enum.value is a slow property in a hot loop
 _CREATE = {
     EdgeType.IS_SUBGOAL_OF.value: "create_subgoals",
     EdgeType.DEPENDS_ON.value: "create_dependencies",
@@ -578,8 +579,12 @@ class CypherStore(CypherReads):
     # --- edges --------------------------------------------------------------------------
 
     def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]:
-        batch = [_canonical(e) for e in edges]
-        return self._writing(lambda: self._add_edges(batch))
+        items = builtins.list(edges)
+        # Many new objects (edges, rows, views): no full GC walks of a large heap meanwhile.
+        with gc_paused(len(items)):
+            known: set[str] = set()  # ids found storable: most come again in the batch
+            batch = [_canonical(e, known) for e in items]
+            return self._writing(lambda: self._add_edges(batch))
 
     def _add_edges(self, batch: builtins.list[Edge]) -> builtins.list[Edge]:
         if not batch:
@@ -597,7 +602,7 @@ class CypherStore(CypherReads):
             for end, role in ((edge.source, "source"), (edge.target, "target")):
                 if end in missing:
                     raise MissingEndpoint(end, role)
-            key = (edge.source, edge.target, edge.type.value)
+            key = (edge.source, edge.target, _VALUE[edge.type])
             old = written.get(key) or (edge_from_json(stored[key]) if key in stored else None)
             if old is not None:
                 edge = edge.model_copy(update={"created_at": old.created_at})
@@ -613,11 +618,11 @@ class CypherStore(CypherReads):
     ) -> dict[tuple[str, str, str], str]:
         """The stored edges among the batch's keys, as JSON; only the keys the view cannot
         rule out are asked for (a view read whole knows every subgoal and blocking link)."""
-        keys = {
-            (e.source, e.target, e.type.value): None
-            for e in batch
-            if view.may_hold(e.source, e.target, e.type.value)
-        }
+        keys: dict[tuple[str, str, str], None] = {}
+        for e in batch:
+            key = (e.source, e.target, _VALUE[e.type])
+            if view.may_hold(*key):
+                keys[key] = None
         asked = [{"source": s, "target": t, "type": k} for s, t, k in keys]
         stored: dict[tuple[str, str, str], str] = {}
         for part in g.chunks(asked):
@@ -640,13 +645,13 @@ class CypherStore(CypherReads):
         seq: dict[tuple[str, str, str], int] = {}  # a new key's record, made by its row
         explicit: builtins.list[dict[str, Any]] = []
         for k, e in enumerate(result, start=1):
-            key = (e.source, e.target, e.type.value)
-            if key not in seq and key not in stored and e.type.value in _CREATE:
+            key = (e.source, e.target, _VALUE[e.type])
+            if key not in seq and key not in stored and key[2] in _CREATE:
                 seq[key] = base + k
             else:
                 explicit.append(
                     {"seq": base + k, "op": "add_edge", "intent_id": e.source,
-                     "target": e.target, "type": e.type.value, "status": None}
+                     "target": e.target, "type": key[2], "status": None}
                 )  # fmt: skip
         groups: builtins.list[tuple[str, builtins.list[tuple[str, str, str]]]] = [
             (_CREATE[t], [k for k in seq if k[2] == t]) for t in _CREATE
@@ -691,8 +696,9 @@ class CypherStore(CypherReads):
             current = view.parent(edge.source)
             if current is not None:
                 raise MultipleParents(edge.source, current, edge.target)
-            chain = [edge.target, *view.ancestors(edge.target)]
-            if edge.source in chain:
+            # The source has no parent: it is on the target's chain only as its top.
+            if view.root(edge.target) == edge.source:
+                chain = [edge.target, *view.ancestors(edge.target)]
                 raise CycleError([edge.source, *chain[: chain.index(edge.source)]], edge.type.value)
             view.set_parent(edge.source, edge.target)
         pair = dependency_pair(edge)
@@ -759,17 +765,20 @@ class CypherStore(CypherReads):
         return whole.rebuild_derived_state(self)
 
 
-def _canonical(value: Edge | dict[str, Any]) -> Edge:
+def _canonical(value: Edge | dict[str, Any], known: set[str]) -> Edge:
     """``canonical_edge``, a fresh edge all the same, without pydantic's validation for an
     edge without weight or metadata that passes ``as_edge``'s cheap checks (most edges:
-    validating them was a fifth of a bulk ``add_edges``)."""
+    validating them was a fifth of a bulk ``add_edges``). ``known``: ids already checked,
+    to which this edge's are added."""
     if (
         type(value) is Edge
         and value.weight is None
         and not value.metadata
-        and as_edge(value) is value
+        and as_edge(value, known) is value
     ):
         source, target, etype = value.source, value.target, value.type
+        known.add(source)
+        known.add(target)
         if source == target:
             raise SelfLoop(source, etype.value)
         if etype.symmetric and source > target:
