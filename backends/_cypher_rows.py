@@ -86,13 +86,14 @@ def intent_props(
     }
 
 
-def new_intent_row(intent: Intent, *, sanitize: bool) -> dict[str, Any]:
+def new_intent_row(intent: Intent, *, sanitize: bool, state: bool) -> dict[str, Any]:
     """Return the properties of a new intent for ``put_intents.cypher``: those of
-    ``intent_props`` without absent values and without the maintained state (the query sets
-    it), so that fewer parameters are written into the query text."""
+    ``intent_props`` without absent values, so that fewer parameters are written into the
+    query text; with the maintained state when ``state`` (a new intent has no edges:
+    nothing unmet, held or open), else the query sets it."""
     import pydantic_core
 
-    row = {
+    row: dict[str, Any] = {
         "id": intent.id,
         "name": _clean(intent.name, sanitize),
         "goal": _clean(intent.goal, sanitize),
@@ -109,6 +110,10 @@ def new_intent_row(intent: Intent, *, sanitize: bool) -> dict[str, Any]:
         "search": _clean(search_text(intent), sanitize),
         "data": intent_to_json(intent),
     }
+    if state:
+        row["unmet"] = row["held"] = row["open_subgoals"] = 0
+        if intent.status.value in _ACTIONABLE:
+            row["rp"] = intent.priority
     if intent.session_id is not None:
         row["session_id"] = _clean(intent.session_id, sanitize)
     if intent.lease is not None:

@@ -431,23 +431,22 @@ class CypherStore(CypherReads):
             self._tx_facts()
             base = self._feed_last
             assert base is not None
-            sanitize = self._x.dialect.sanitizes_nul
+            sanitize, state = self._x.dialect.sanitizes_nul, self._x.dialect.state_in_rows
+            name = "put_intents" if state else "falkordb_put_intents"
             parts = [(k, batch[k : k + g.CHUNK]) for k in range(0, len(batch), g.CHUNK)]
 
             def build(job: tuple[int, Sequence[Intent]]) -> dict[str, Any]:
                 start, part = job
-                return {
-                    "rows": [new_intent_row(i, sanitize=sanitize) for i in part],
-                    "first": base + start + 1,
-                    "actionable": g.ACTIONABLE,
-                }
+                rows = [new_intent_row(i, sanitize=sanitize, state=state) for i in part]
+                params = {"rows": rows, "first": base + start + 1}
+                return params if state else {**params, "actionable": g.ACTIONABLE}
 
             def send(job: tuple[int, Sequence[Intent]], params: dict[str, Any]) -> None:
                 start, part = job
                 undo = {"op": "drop_intents", "ids": [i.id for i in part]}
                 # The first query moves the feed's counter past every record.
                 count = len(batch) if start == 0 else 0
-                self._change_numbered("put_intents", params, undo, [], count)
+                self._change_numbered(name, params, undo, [], count)
 
             sent_ahead(self._x, parts, build, send)
 
