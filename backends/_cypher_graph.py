@@ -161,6 +161,16 @@ def apply_undo(x: Executor, op: dict[str, Any]) -> None:
         refresh_unmet(x, [row["id"]])
         refresh_held(x, [row["id"]])
         refresh_open(x, [row["id"]])
+    elif kind == "drop_edges":  # new edges of one type: their ends, source then target
+        ends = op["ends"].split(" ")  # an id holds no blank
+        etype = op["type"]
+        keys = [
+            {"source": s, "target": t, "type": etype}
+            for s, t in zip(ends[::2], ends[1::2], strict=True)
+        ]
+        for part in chunks(keys):
+            x.run(load("remove_edges"), {"keys": list(part)})
+        edge_effects(x, [(k["source"], k["target"], etype) for k in keys])
     elif kind == "drop_edges_and_restore":
         keys, rows = op["drop"], op["restore"]
         for part in chunks(keys):

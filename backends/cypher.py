@@ -589,7 +589,7 @@ class CypherStore(CypherReads):
         if not batch:
             return []
         x = self._x
-        ends = sorted({e.source for e in batch} | {e.target for e in batch})
+        ends = list({e.source: None for e in batch} | {e.target: None for e in batch})
         missing: set[str] = set()
         for part in g.chunks(ends):
             missing.update(r[0] for r in x.run(load("missing"), {"ids": list(part)}))
@@ -598,9 +598,10 @@ class CypherStore(CypherReads):
         result: builtins.list[Edge] = []
         written: dict[tuple[str, str, str], Edge] = {}
         for edge in batch:
-            for end, role in ((edge.source, "source"), (edge.target, "target")):
-                if end in missing:
-                    raise MissingEndpoint(end, role)
+            if missing and (edge.source in missing or edge.target in missing):
+                for end, role in ((edge.source, "source"), (edge.target, "target")):
+                    if end in missing:
+                        raise MissingEndpoint(end, role)
             key = (edge.source, edge.target, _VALUE[edge.type])
             old = written.get(key) or (edge_from_json(stored[key]) if key in stored else None)
             if old is not None:
@@ -668,15 +669,20 @@ class CypherStore(CypherReads):
 
         def send(job: tuple[str, Sequence[tuple[str, str, str]]], params: dict[str, Any]) -> None:
             name, part = job
-            undo = {
-                "op": "drop_edges_and_restore",
-                "drop": [
-                    {"source": s, "target": t, "type": et}
-                    for s, t, et in part
-                    if (s, t, et) not in stored
-                ],
-                "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
-            }
+            undo: dict[str, Any]
+            if name in _CREATE_PARAMS:  # new edges of one type: a compact record
+                ends = " ".join(f"{s} {t}" for s, t, _ in part)
+                undo = {"op": "drop_edges", "type": part[0][2], "ends": ends}
+            else:
+                undo = {
+                    "op": "drop_edges_and_restore",
+                    "drop": [
+                        {"source": s, "target": t, "type": et}
+                        for s, t, et in part
+                        if (s, t, et) not in stored
+                    ],
+                    "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
+                }
             # The first query moves the feed's counter past every record of the call.
             first = job is jobs[0]
             params = {**params, **_CREATE_PARAMS.get(name, {})}
