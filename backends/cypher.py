@@ -25,15 +25,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from intentgraph._base import (
-    as_edge,
-    canonical_edge,
-    dependency_pair,
     next_version,
     storable_id,
 )
-from intentgraph._codec import edge_from_json, edge_of, intent_from_json
+from intentgraph._codec import edge_from_json, intent_from_json
 from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL
+from intentgraph.backends import _cypher_edges as edges_
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends import _cypher_whole as whole
 from intentgraph.backends._cypher_dialect import load, prefix
@@ -45,17 +43,13 @@ from intentgraph.backends._cypher_exec import (
     sent_ahead,
 )
 from intentgraph.backends._cypher_reads import CypherReads
-from intentgraph.backends._cypher_rows import edge_props, edge_row, intent_props, new_intent_row
+from intentgraph.backends._cypher_rows import edge_row, intent_props, new_intent_row
 from intentgraph.errors import (
-    CycleError,
     EdgeNotFound,
     IntentExists,
     IntentGraphError,
     IntentInUse,
     IntentNotFound,
-    MissingEndpoint,
-    MultipleParents,
-    SelfLoop,
     StorageError,
     StoreCorrupted,
 )
@@ -67,9 +61,6 @@ __all__ = ["CHANGE_HISTORY", "SCHEMA_VERSION", "CypherStore"]
 
 SCHEMA_VERSION = 1
 """The graph layout this release writes (stored in ``(:IntentGraphMeta {key: 'schema'})``)."""
-
-BULK = 256
-"""An ``add_edges`` batch at least this large reads the parent and dependency links once."""
 
 OVERLAP_RETRIES = 20
 """How often a write that failed on reads another writer made stale is tried again."""
@@ -91,21 +82,6 @@ class _ConcurrentWrite(StorageError):
 FeedRow = tuple[str, str, str | None, str | None, str | None]
 """A change-feed record: op, intent id (an edge's source), target, type, status."""
 _PROPS = tuple(intent_props(Intent(id="x", name="x"), sanitize=False))
-_VALUE = {t: t.value for t in EdgeType}  # Enum.value is a slow property in a hot loop
-_CREATE = {
-    EdgeType.IS_SUBGOAL_OF.value: "create_subgoals",
-    EdgeType.DEPENDS_ON.value: "create_dependencies",
-    EdgeType.BLOCKS.value: "create_blockers",
-}
-"""The edge types whose new edges are written by a query of their own, which also writes
-their change-feed records and the maintained state they change."""
-_CREATE_PARAMS: dict[str, dict[str, Any]] = {
-    "create_subgoals": {
-        "finished": g.FINISHED, "holding": g.HOLDING, "actionable": g.ACTIONABLE,
-    },
-    "create_dependencies": {"done": g.DONE, "actionable": g.ACTIONABLE},
-    "create_blockers": {"done": g.DONE, "actionable": g.ACTIONABLE},
-}  # fmt: skip
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -324,19 +300,13 @@ class CypherStore(CypherReads):
         params: dict[str, Any],
         undo: dict[str, Any],
         feed: Sequence[FeedRow] = (),
-        *,
-        carried: int = 0,
     ) -> Any:
         """Run the change ``cypher/<name>.cypher`` with the record that undoes it, adding
-        ``feed`` (op, intent id, target, type, status) to the change feed in the same query.
+        ``feed`` (op, intent id, target, type, status) to the change feed in the same query."""
+        return self._change_numbered(name, params, undo, self._numbered(feed), len(feed))
 
-        ``carried``: how many more change-feed records the change's own rows create (numbered
-        by the caller, see ``_add_edges``); the feed's counter moves past them all here.
-        """
-        return self._change_numbered(name, params, undo, self._numbered(feed), len(feed) + carried)
-
-    def _numbered(self, feed: Sequence[FeedRow], first: int = 1) -> builtins.list[dict[str, Any]]:
-        """Number change-feed records on from the feed's position (``first`` for the first)."""
+    def _numbered(self, feed: Sequence[FeedRow]) -> builtins.list[dict[str, Any]]:
+        """Number change-feed records on from the feed's position."""
         if not feed:
             return []
         self._tx_facts()
@@ -344,7 +314,7 @@ class CypherStore(CypherReads):
         assert base is not None
         return [
             {"seq": base + k, "op": op, "intent_id": i, "target": t, "type": k_, "status": s}
-            for k, (op, i, t, k_, s) in enumerate(feed, start=first)
+            for k, (op, i, t, k_, s) in enumerate(feed, start=1)
         ]
 
     def _change_numbered(
@@ -582,137 +552,8 @@ class CypherStore(CypherReads):
         # Many new objects (edges, rows, views): no full GC walks of a large heap meanwhile.
         with gc_paused(len(items)):
             known: set[str] = set()  # ids found storable: most come again in the batch
-            batch = [_canonical(e, known) for e in items]
-            return self._writing(lambda: self._add_edges(batch))
-
-    def _add_edges(self, batch: builtins.list[Edge]) -> builtins.list[Edge]:
-        if not batch:
-            return []
-        x = self._x
-        ends = list({e.source: None for e in batch} | {e.target: None for e in batch})
-        missing: set[str] = set()
-        for part in g.chunks(ends):
-            missing.update(r[0] for r in x.run(load("missing"), {"ids": list(part)}))
-        view = g.GraphView(x, preload=len(batch) >= BULK)
-        stored = self._stored_edges(view, batch)
-        result: builtins.list[Edge] = []
-        written: dict[tuple[str, str, str], Edge] = {}
-        for edge in batch:
-            if missing and (edge.source in missing or edge.target in missing):
-                for end, role in ((edge.source, "source"), (edge.target, "target")):
-                    if end in missing:
-                        raise MissingEndpoint(end, role)
-            key = (edge.source, edge.target, _VALUE[edge.type])
-            old = written.get(key) or (edge_from_json(stored[key]) if key in stored else None)
-            if old is not None:
-                edge = edge.model_copy(update={"created_at": old.created_at})
-            else:
-                self._check_invariants(view, edge)
-            written[key] = edge
-            result.append(edge)
-        self._write_edges(result, written, stored)
-        return result  # built by this call: no one else holds them
-
-    def _stored_edges(
-        self, view: g.GraphView, batch: builtins.list[Edge]
-    ) -> dict[tuple[str, str, str], str]:
-        """The stored edges among the batch's keys, as JSON; only the keys the view cannot
-        rule out are asked for (a view read whole knows every subgoal and blocking link)."""
-        keys: dict[tuple[str, str, str], None] = {}
-        for e in batch:
-            key = (e.source, e.target, _VALUE[e.type])
-            if view.may_hold(*key):
-                keys[key] = None
-        asked = [{"source": s, "target": t, "type": k} for s, t, k in keys]
-        stored: dict[tuple[str, str, str], str] = {}
-        for part in g.chunks(asked):
-            for s, t, etype, data in self._x.run(load("existing_edges"), {"keys": list(part)}):
-                stored[(s, t, etype)] = data
-        return stored
-
-    def _write_edges(
-        self,
-        result: builtins.list[Edge],
-        written: dict[tuple[str, str, str], Edge],
-        stored: dict[tuple[str, str, str], str],
-    ) -> None:
-        """Write the checked edges: new subgoal and blocking edges with the queries that also
-        write their change-feed records and the maintained state (``_CREATE``), the rest with
-        ``create_edges``/``merge_edges`` and the remaining feed records on the first query."""
-        self._tx_facts()
-        base = self._feed_last
-        assert base is not None
-        seq: dict[tuple[str, str, str], int] = {}  # a new key's record, made by its row
-        explicit: builtins.list[dict[str, Any]] = []
-        for k, e in enumerate(result, start=1):
-            key = (e.source, e.target, _VALUE[e.type])
-            if key not in seq and key not in stored and key[2] in _CREATE:
-                seq[key] = base + k
-            else:
-                explicit.append(
-                    {"seq": base + k, "op": "add_edge", "intent_id": e.source,
-                     "target": e.target, "type": key[2], "status": None}
-                )  # fmt: skip
-        groups: builtins.list[tuple[str, builtins.list[tuple[str, str, str]]]] = [
-            (_CREATE[t], [k for k in seq if k[2] == t]) for t in _CREATE
-        ]
-        groups.append(("create_edges", [k for k in written if k not in stored and k not in seq]))
-        groups.append(("merge_edges", [k for k in written if k in stored]))
-        jobs = [(name, part) for name, group in groups for part in g.chunks(group)]
-        held: builtins.list[str] = []
-
-        def build(job: tuple[str, Sequence[tuple[str, str, str]]]) -> dict[str, Any]:
-            name, part = job
-            if name in _CREATE_PARAMS:
-                return {"rows": [_typed_row(written[k], seq[k]) for k in part]}
-            return {"rows": [edge_row(written[k]) for k in part]}
-
-        def send(job: tuple[str, Sequence[tuple[str, str, str]]], params: dict[str, Any]) -> None:
-            name, part = job
-            undo: dict[str, Any]
-            if name in _CREATE_PARAMS:  # new edges of one type: a compact record
-                ends = " ".join(f"{s} {t}" for s, t, _ in part)
-                undo = {"op": "drop_edges", "type": part[0][2], "ends": ends}
-            else:
-                undo = {
-                    "op": "drop_edges_and_restore",
-                    "drop": [
-                        {"source": s, "target": t, "type": et}
-                        for s, t, et in part
-                        if (s, t, et) not in stored
-                    ],
-                    "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
-                }
-            # The first query moves the feed's counter past every record of the call.
-            first = job is jobs[0]
-            params = {**params, **_CREATE_PARAMS.get(name, {})}
-            found = self._change_numbered(
-                name, params, undo, explicit if first else [], len(result) if first else 0
-            )
-            held.extend(r[0] for r in found or ())
-
-        sent_ahead(self._x, jobs, build, send)
-        # Adding a parent never releases anything; it holds the new child's subtree only when
-        # the parent is held or holding (the rest of the state moved in the queries above).
-        g.refresh_held(self._x, held)
-
-    def _check_invariants(self, view: g.GraphView, edge: Edge) -> None:
-        if edge.type is EdgeType.IS_SUBGOAL_OF:
-            current = view.parent(edge.source)
-            if current is not None:
-                raise MultipleParents(edge.source, current, edge.target)
-            # The source has no parent: it is on the target's chain only as its top.
-            if view.root(edge.target) == edge.source:
-                chain = [edge.target, *view.ancestors(edge.target)]
-                raise CycleError([edge.source, *chain[: chain.index(edge.source)]], edge.type.value)
-            view.set_parent(edge.source, edge.target)
-        pair = dependency_pair(edge)
-        if pair is not None:
-            dependent, dependency = pair
-            path = g.bfs_path(view, dependency, dependent)
-            if path is not None:
-                raise CycleError([dependent, *path[:-1]], edge.type.value)
-            view.add_dependency(dependent, dependency)
+            batch = [edges_.canonical(e, known) for e in items]
+            return self._writing(lambda: edges_.add_edges(self, batch))
 
     def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
         etype = as_edge_type(type)
@@ -768,33 +609,6 @@ class CypherStore(CypherReads):
     def rebuild_derived_state(self) -> int:
         """Recompute the copied properties and the maintained state from the records."""
         return whole.rebuild_derived_state(self)
-
-
-def _canonical(value: Edge | dict[str, Any], known: set[str]) -> Edge:
-    """``canonical_edge``, a fresh edge all the same, without pydantic's validation for an
-    edge without weight or metadata that passes ``as_edge``'s cheap checks (most edges:
-    validating them was a fifth of a bulk ``add_edges``). ``known``: ids already checked,
-    to which this edge's are added."""
-    if (
-        type(value) is Edge
-        and value.weight is None
-        and not value.metadata
-        and as_edge(value, known) is value
-    ):
-        source, target, etype = value.source, value.target, value.type
-        known.add(source)
-        known.add(target)
-        if source == target:
-            raise SelfLoop(source, etype.value)
-        if etype.symmetric and source > target:
-            source, target = target, source
-        return edge_of(source, target, etype, value.created_at)
-    return canonical_edge(value)
-
-
-def _typed_row(edge: Edge, seq: int) -> dict[str, Any]:
-    """A row of the ``_CREATE`` queries: the type is the query's; ``seq`` numbers its record."""
-    return {"source": edge.source, "target": edge.target, "seq": seq, "props": edge_props(edge)}
 
 
 def _loads(record: str) -> dict[str, Any]:
