@@ -30,6 +30,7 @@ __all__ = [
     "retrying",
     "schema_row",
     "sent_ahead",
+    "worth_retrying",
 ]
 
 Row = list[Any]
@@ -192,6 +193,15 @@ class ReadWindow:
         return True
 
 
+def worth_retrying(exc: BaseException, transient: Callable[[BaseException], bool]) -> bool:
+    """Whether ``retrying`` tries again after ``exc``: a transient error (as ``transient``
+    says) or a missing schema node, never a ``BaseException`` that is not an ``Exception``
+    (Ctrl-C) or a signal handler's ``TimeoutError``."""
+    if not isinstance(exc, Exception) or is_foreign_timeout(exc):
+        return False
+    return isinstance(exc, SchemaNodeMissing) or transient(exc)
+
+
 def retrying(
     call: Callable[[], T],
     *,
@@ -208,9 +218,7 @@ def retrying(
     import tenacity
 
     def retryable(exc: BaseException) -> bool:
-        if not isinstance(exc, Exception) or is_foreign_timeout(exc):
-            return False
-        return isinstance(exc, SchemaNodeMissing) or transient(exc)
+        return worth_retrying(exc, transient)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if on_retry is not None:

@@ -10,8 +10,9 @@ transaction is retried as a whole, or fails).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from intentgraph import _graph
@@ -22,12 +23,18 @@ from intentgraph._base import (
     pick_direction,
     storable_id,
 )
-from intentgraph._codec import edge_from_json, intent_from_json
+from intentgraph._codec import edge_from_json, intent_from_json, tree_node
 from intentgraph._queries import Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import MAX_LIMIT, load
-from intentgraph.backends._cypher_exec import Executor, Row, retrying, schema_row
+from intentgraph.backends._cypher_exec import (
+    Executor,
+    Row,
+    retrying,
+    schema_row,
+    worth_retrying,
+)
 from intentgraph.backends._cypher_select import count_intents, select_intents
 from intentgraph.backends._sqlite_query import to_us
 from intentgraph.backends.memory import as_change
@@ -46,7 +53,13 @@ from intentgraph.results import BlockedIntent, ChangeBatch, TreeNode
 __all__ = ["CypherReads"]
 
 T = TypeVar("T")
+_Reached = tuple[dict[str, int], dict[str, str]]  # distance and JSON by id
 _DONE = IntentStatus.COMPLETED
+_DEPENDS_ON = EdgeType.DEPENDS_ON.value
+WALK_PATHS = 2000
+"""The most paths one walk of ``*_reach.cypher`` lists before a closure is read layer by
+layer: FalkorDB lists every path, so a graph with many paths between the same intents (a
+chain of diamonds doubles them at each step) would otherwise cost exponential time."""
 _LOWEST = -(2**63)
 
 
@@ -57,12 +70,20 @@ class CypherReads(StoreBase):
     _retry_seconds: float
     _feed_base: int | None  # the feed's committed mark when the open write transaction began
     _blockers: tuple[int, _graph.ReachIndex] | None = None  # kept per committed feed mark
+    _ready_floors: Mapping[int, int] = MappingProxyType({})  # by limit: see _ready_band
 
     # --- running queries ------------------------------------------------------------------
 
     def _retry(self, call: Callable[[], T]) -> T:
-        """Run ``call`` (reads, setup), again on a transient error, translating the last."""
+        """Run ``call`` (reads, setup), again on a transient error, translating the last.
+        The first attempt runs without tenacity, whose set-up costs 25-50 µs a call (a
+        quarter of a small read); a failure worth retrying hands over to ``retrying``."""
         try:
+            try:
+                return call()
+            except Exception as exc:
+                if not worth_retrying(exc, self._x.transient):
+                    raise
             return retrying(call, transient=self._x.transient, seconds=self._retry_seconds)
         except Exception as exc:
             translated = self._x.translate(exc)
@@ -177,20 +198,35 @@ class CypherReads(StoreBase):
         return [intent_from_json(r[1]) for r in rows]
 
     def subtree(self, intent_id: str, *, max_depth: int | None = None) -> builtins.list[TreeNode]:
+        """The root from ``get``, then every descendant with its parent in one walk; depths
+        come from the parent ids (on FalkorDB, a depth column, the path's nodes or a filter on
+        the path made a 20,000-intent walk 1.2-2.5x slower)."""
         self._check_open()
-        limit = None if max_depth is None else max(min(max_depth, 2**62), -1)
+        if not storable_id(intent_id):
+            raise IntentNotFound(intent_id)
         with self._lock:
-            self._require(intent_id)
-            rows = self._read("subtree", {"id": intent_id, "max_depth": limit})
-        rows.sort(key=lambda r: (r[0], r[1]))
-        if len({r[1] for r in rows}) != len(rows):
-            raise StoreCorrupted(f"the subgoal edges below {intent_id!r} form a cycle")
-        make = TreeNode.model_construct
+            top = self._read("get", {"id": intent_id})
+            if not top:
+                raise IntentNotFound(intent_id)
+            if max_depth is None:
+                rows = self._read("subtree", {"id": intent_id})
+            elif max_depth >= 1:
+                params = {"id": intent_id, "max_depth": min(max_depth, 2**62)}
+                rows = self._read("subtree_depth", params)
+            else:
+                rows = []
         with gc_paused(len(rows)):  # thousands of new objects: no full collections meanwhile
-            return [
-                make(intent=intent_from_json(d), depth=depth, parent_id=p)
-                for depth, _, p, d in rows
-            ]
+            below = [(p, intent_from_json(d)) for p, d in rows]
+            parent_of = {i.id: p for p, i in below}
+            if len(parent_of) != len(below) or intent_id in parent_of:
+                # An intent reached twice: a cycle, or a second parent.
+                raise StoreCorrupted(f"the subgoal edges below {intent_id!r} form a cycle")
+            depth = _depths(intent_id, parent_of)
+            # Ids are unique, so the tuples never compare further than the id.
+            ordered = sorted([(depth[i.id], i.id, p, i) for p, i in below])
+            nodes = [tree_node(intent_from_json(top[0][0]), 0, None)]
+            nodes += [tree_node(i, level, p) for level, _, p, i in ordered]
+            return nodes
 
     def ancestors(self, intent_id: str) -> builtins.list[Intent]:
         self._check_open()
@@ -206,32 +242,88 @@ class CypherReads(StoreBase):
         return self._reach(intent_id, "dependents", transitive)
 
     def _reach(self, intent_id: str, kind: str, transitive: bool) -> builtins.list[Intent]:
-        """Breadth first, one query per layer, each bringing its intents' JSON along: the
-        first layer also tells whether the start exists; a visited set keeps it linear."""
         self._check_open()
         if not storable_id(intent_id):
             raise IntentNotFound(intent_id)
         with self._lock:
-            dist = {intent_id: 0}
-            data: dict[str, str] = {}
-            current = [intent_id]
-            depth = 0
-            while current and (transitive or depth < 1):
-                depth += 1
-                found = self._read_layer(f"{kind}_data", current)
-                if depth == 1 and intent_id not in found:
-                    raise IntentNotFound(intent_id)
-                following = []
-                for node in current:
-                    for nxt, blob in found.get(node, ()):
-                        if nxt not in dist:
-                            dist[nxt] = depth
-                            data[nxt] = blob
-                            following.append(nxt)
-                current = following
+            found = self._walk(intent_id, kind) if transitive else None
+            if found is None:
+                found = self._layers(intent_id, kind, transitive)
+        dist, data = found
         del dist[intent_id]
-        with gc_paused(len(dist)):
-            return [intent_from_json(data[n]) for n in sorted(dist, key=lambda n: (dist[n], n))]
+        order = sorted(n for n in dist if n in data)  # not in data: deleted meanwhile
+        order.sort(key=dist.__getitem__)  # stable: by distance, then id
+        with gc_paused(len(order)):
+            return [intent_from_json(data[n]) for n in order]
+
+    def _walk(self, intent_id: str, kind: str) -> _Reached | None:
+        """Breadth first over the edges ``<kind>_reach.cypher`` reads: one query follows
+        every DEPENDS_ON chain at once, and another is needed only for intents reached
+        through BLOCKS alone (a variable-length pattern follows one direction). None when a
+        query listed ``WALK_PATHS`` paths (it may have stopped short): walk by layers."""
+        query = load(f"{kind}_reach")
+        succ: dict[str, builtins.list[str]] = {}
+        data: dict[str, str] = {}
+        expanded: set[str] = set()  # every edge out of these is in succ
+
+        def fetch(ids: builtins.list[str]) -> bool:
+            for part in g.chunks(ids):
+                rows = self._read_rows(query, {"ids": list(part), "paths": WALK_PATHS})
+                walked = len(part)  # paths: one of length 0 from each, one per DEPENDS_ON row
+                expanded.update(part)  # found or not (deleted meanwhile): nothing more
+                for node, nxt, blob, etype in rows:
+                    succ.setdefault(node, []).append(nxt)
+                    data[nxt] = blob
+                    if etype == _DEPENDS_ON:  # on a DEPENDS_ON chain: walked in full
+                        expanded.add(nxt)
+                        walked += 1
+                if walked >= WALK_PATHS:  # either walk may have stopped short
+                    return False
+            return True
+
+        complete = fetch([intent_id])
+        if intent_id not in succ and not self._read("get", {"id": intent_id}):
+            raise IntentNotFound(intent_id)  # no edge, and not there: a second query
+        if not complete:
+            return None
+        dist = {intent_id: 0}
+        layer = [intent_id]
+        depth = 0
+        while layer:
+            missing = [n for n in layer if n not in expanded]
+            if missing and not fetch(missing):
+                return None
+            depth += 1
+            following = []
+            for node in layer:
+                for nxt in succ.get(node, ()):
+                    if nxt not in dist:
+                        dist[nxt] = depth
+                        following.append(nxt)
+            layer = following
+        return dist, data
+
+    def _layers(self, intent_id: str, kind: str, transitive: bool) -> _Reached:
+        """Breadth first, one query per layer, each bringing its intents' JSON along: the
+        first layer also tells whether the start exists; a visited set keeps it linear."""
+        dist = {intent_id: 0}
+        data: dict[str, str] = {}
+        current = [intent_id]
+        depth = 0
+        while current and (transitive or depth < 1):
+            depth += 1
+            found = self._read_layer(f"{kind}_data", current)
+            if depth == 1 and intent_id not in found:
+                raise IntentNotFound(intent_id)
+            following = []
+            for node in current:
+                for nxt, blob in found.get(node, ()):
+                    if nxt not in dist:
+                        dist[nxt] = depth
+                        data[nxt] = blob
+                        following.append(nxt)
+            current = following
+        return dist, data
 
     def _dependency_map(self) -> dict[str, builtins.list[str]]:
         result: dict[str, builtins.list[str]] = {}
@@ -251,9 +343,30 @@ class CypherReads(StoreBase):
                 query = load("ready").removesuffix(" LIMIT $limit")
                 rows = self._read_rows(query, {"floor": _LOWEST})[:limit]
             else:
-                floor = self._ready_floor(limit)
-                rows = self._read("ready", {"floor": floor, "limit": limit})
+                return self._ready_band(limit)
         return [intent_from_json(r[0]) for r in rows]
+
+    def _ready_band(self, limit: int) -> builtins.list[Intent]:
+        """``ready(limit=limit)`` reading only the intents with ``rp`` at least a floor. Any
+        floor gives the right answer when ``limit`` intents come back (the best ``limit``
+        then all have that priority or more), so the last answer's lowest priority is tried
+        first: one query, and a band as narrow as priorities allow. When fewer come back,
+        the floor is found again (``_ready_floor``)."""
+        floor = self._ready_floors.get(limit)
+        if floor is not None:
+            rows = self._read("ready", {"floor": floor, "limit": limit})
+            if len(rows) < limit:
+                floor = None
+        if floor is None:
+            floor = self._ready_floor(limit)
+            rows = self._read("ready", {"floor": floor, "limit": limit})
+        found = [intent_from_json(r[0]) for r in rows]
+        if len(found) == limit:
+            # Replaced, never changed in place (the class attribute is shared); a few limits.
+            floors = dict(self._ready_floors) if len(self._ready_floors) < 8 else {}
+            floors[limit] = found[-1].priority
+            self._ready_floors = floors
+        return found
 
     def _ready_floor(self, want: int) -> int:
         """The lowest priority ``ready(limit=want)`` must read: the top band of the ``rp``
@@ -425,6 +538,24 @@ class CypherReads(StoreBase):
 
 
 _FINISHED = frozenset(s.value for s in FINISHED_SUBGOAL)
+
+
+def _depths(root: str, parent_of: dict[str, str]) -> dict[str, int]:
+    """Each intent's depth below ``root``, from its parent: every parent is ``root`` or
+    itself in ``parent_of`` (subtree.cypher's walk reached it first, one step shorter)."""
+    depth = {root: 0}
+    for node in parent_of:
+        chain: list[str] = []
+        while node not in depth:
+            if node not in parent_of or len(chain) > len(parent_of):
+                raise StoreCorrupted(f"the subgoal edges below {root!r} do not form a tree")
+            chain.append(node)
+            node = parent_of[node]
+        level = depth[node]
+        for child in reversed(chain):
+            level += 1
+            depth[child] = level
+    return depth
 
 
 class _Neighbourhoods:

@@ -13,7 +13,7 @@ any other way is read whole instead (``JsonFileStore._parse_document``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import pydantic_core
@@ -21,6 +21,7 @@ import pydantic_core
 __all__ = ["LayoutError", "iter_document"]
 
 _INDENT = b"    "
+_RECORD = _INDENT + b"{"
 _FRAME_KEYS = {"format", "version", "seq", "changes"}
 
 
@@ -28,9 +29,14 @@ class LayoutError(Exception):
     """The document is not laid out as ``JsonFileStore`` writes it (it may still be JSON)."""
 
 
-def iter_document(fh: BinaryIO) -> Iterator[tuple[str, Any]]:
+def iter_document(
+    fh: BinaryIO, plain_edge: Callable[[bytes], Any] | None = None
+) -> Iterator[tuple[str, Any]]:
     """Yield ``("frame", {key: value})`` for the keys before the records, then
     ``("intents", record)`` and ``("edges", record)`` for each record, in file order.
+
+    ``plain_edge``: reads an edge record's text without parsing it, or returns None; what
+    it reads is yielded as ``("plain_edge", value)`` instead of the parsed record.
 
     Raises:
         LayoutError: a line does not fit the layout (nothing about the file's validity).
@@ -48,7 +54,7 @@ def iter_document(fh: BinaryIO) -> Iterator[tuple[str, Any]]:
     yield "frame", _frame(frame_lines)
     yield from _section(lines, b"intents", line, b'  "intents": [', b"  ],\n")
     line = next(lines, b"")
-    yield from _section(lines, b"edges", line, b'  "edges": [', b"  ]\n")
+    yield from _section(lines, b"edges", line, b'  "edges": [', b"  ]\n", plain_edge)
     if next(lines, None) != b"}\n" or next(lines, None) is not None:
         raise LayoutError("the file does not end with '}'")
 
@@ -67,9 +73,15 @@ def _frame(lines: list[bytes]) -> dict[str, Any]:
 
 
 def _section(
-    lines: Iterator[bytes], name: bytes, opening: bytes, start: bytes, end: bytes
+    lines: Iterator[bytes],
+    name: bytes,
+    opening: bytes,
+    start: bytes,
+    end: bytes,
+    plain: Callable[[bytes], Any] | None = None,
 ) -> Iterator[tuple[str, Any]]:
-    """The records of one array, from its opening line to its closing one."""
+    """The records of one array, from its opening line to its closing one (``plain``:
+    see ``iter_document``)."""
     kind = name.decode()
     empty = start + b"]" + end[3:]  # '  "intents": [],\n' or '  "edges": []\n'
     if opening == empty:
@@ -82,7 +94,7 @@ def _section(
             if not last:
                 raise LayoutError(f"the {kind} end after a comma")
             return
-        if last or not line.startswith(_INDENT + b"{"):
+        if last or not line.startswith(_RECORD):
             raise LayoutError(f"a line in {kind} is not a record")
         if line.endswith(b"},\n"):
             text = line[4:-2]
@@ -90,8 +102,14 @@ def _section(
             text, last = line[4:-1], True
         else:
             raise LayoutError(f"a line in {kind} is not a record")
+        if plain is not None:
+            value = plain(text)
+            if value is not None:
+                yield "plain_edge", value
+                continue
         try:
-            record = pydantic_core.from_json(text)
+            # Values are mostly unique (names, ids, times): caching them costs more than it saves.
+            record = pydantic_core.from_json(text, cache_strings="keys")
         except ValueError as exc:
             raise LayoutError(f"a record in {kind} is not JSON: {exc}") from None
         yield kind, record

@@ -22,10 +22,10 @@ import logging
 import os
 import socket
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 import pydantic
 import pydantic_core
@@ -39,6 +39,7 @@ from intentgraph._codec import (
     intent_from_fields,
     intent_to_json,
     plain_edge_from_fields,
+    plain_edge_from_line,
 )
 from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_query, query_flag
@@ -58,7 +59,6 @@ from intentgraph.models import Edge, EdgeType, Intent
 from intentgraph.results import IntegrityProblem
 
 log = logging.getLogger("intentgraph")
-T = TypeVar("T")
 
 FORMAT = "intentgraph-json"
 FORMAT_VERSION = 2
@@ -211,7 +211,7 @@ class JsonFileStore(MemoryStore):
         memory at a time), else whole."""
         try:
             try:
-                self._read_records(iter_document(fh))
+                self._read_records(iter_document(fh, plain_edge_from_line))
                 return
             except LayoutError:
                 self._intents.clear()
@@ -249,13 +249,27 @@ class JsonFileStore(MemoryStore):
         # (``as_intent``: every value, once), not by a model of the whole document, which
         # would validate every field of every record twice over.
         intents = self._intents
+        load_edge = self._load_edge
+        ids: dict[str, str] = {}  # each intent's id string, so edges share it (not a copy)
         edges_read = 0
         for kind, fields in records:
+            if kind == "plain_edge":  # most edges: read from their text, kept compact
+                edges_read += 1
+                source, target, etype, created = fields
+                source, target = ids.get(source, source), ids.get(target, target)
+                if not load_edge(source, target, etype, created):
+                    key = (source, target, etype)
+                    raise StoreCorrupted(f"{self.path}: edge {key} appears twice")
+                continue
             if kind == "intents":
-                intent = self._read_record(fields, _stored_intent, "intent", len(intents) + 1)
+                try:
+                    intent = _stored_intent(fields)
+                except InvalidIntent as exc:
+                    raise self._unreadable("intent", len(intents) + 1, exc) from exc
                 if intent.id in intents:
                     raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
                 intents[intent.id] = intent
+                ids[intent.id] = intent.id
                 continue
             if kind == "frame":
                 self._read_frame(fields)
@@ -264,7 +278,10 @@ class JsonFileStore(MemoryStore):
             # Most edges: no Edge built, kept compact.
             plain = plain_edge_from_fields(fields, intents)
             if plain is None:
-                edge = self._read_record(fields, _stored_edge, "edge", edges_read)
+                try:
+                    edge = _stored_edge(fields)
+                except InvalidIntent as exc:
+                    raise self._unreadable("edge", edges_read, exc) from exc
                 source, target, etype = edge.key
                 added = self._load_edge(source, target, etype, compact(edge))
             else:
@@ -283,11 +300,8 @@ class JsonFileStore(MemoryStore):
         self._seq = checked.seq
         self._change_seq = checked.changes
 
-    def _read_record(self, fields: Any, read: Callable[[Any], T], what: str, number: int) -> T:
-        try:
-            return read(fields)
-        except InvalidIntent as exc:
-            raise StoreCorrupted(f"{self.path}: {what} {number} cannot be read: {exc}") from exc
+    def _unreadable(self, what: str, number: int, exc: InvalidIntent) -> StoreCorrupted:
+        return StoreCorrupted(f"{self.path}: {what} {number} cannot be read: {exc}")
 
     def _why_unreadable(self, head: Any, exc: Exception | None) -> str:
         """Say why a document cannot be read, from its frame (``_NOT_JSON``: not JSON)."""

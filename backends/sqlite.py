@@ -615,6 +615,7 @@ class SqliteStore(SqliteReads):
         replace: bool = False,
         expected_changes: int | None = None,
         confirm: Callable[[], object] | None = None,
+        graph_checked: bool = False,
     ) -> LoadResult:
         """Store the texts as they are, reading only the fields the columns copy."""
         return _bulk.bulk_load_json(
@@ -624,6 +625,7 @@ class SqliteStore(SqliteReads):
             replace=replace,
             expected_changes=expected_changes,
             confirm=confirm,
+            graph_checked=graph_checked,
         )
 
     def check_integrity(self) -> builtins.list[IntegrityProblem]:

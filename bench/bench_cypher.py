@@ -9,7 +9,9 @@ DEPENDS_ON edges, a third of the intents completed.
 Raw baselines: the same rows as the store writes (its node and relationship properties,
 computed before the clock starts), ``UNWIND $rows`` in batches of the store's size; ``MATCH
 (i:Intent {id: $id}) RETURN i`` for ``get``; for ``ready``/subtree/closures a raw query
-returning the same rows (variable-length paths where the store walks layer by layer).
+returning the same rows (variable-length paths where the store walks layer by layer). Read
+timings take ours and raw in turn (``paired``), so that both meet the same moments of a
+shared machine.
 """
 
 from __future__ import annotations
@@ -70,15 +72,6 @@ class Raw:
             self.driver.close()
 
 
-def timed(fn: Callable[[], Any], repeat: int = 5) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def p50(fn: Callable[[str], Any], ids: list[str]) -> float:
     samples = []
     for intent_id in ids:
@@ -86,6 +79,19 @@ def p50(fn: Callable[[str], Any], ids: list[str]) -> float:
         fn(intent_id)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def paired(ours: Callable[[], Any], raw: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median seconds of ``ours`` and of ``raw``, their calls taken in turn: on a shared
+    machine whose speed changes from one second to the next, both see the same moments."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(repeat):
+        for fn, samples in ((ours, mine), (raw, theirs)):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+    return statistics.median(mine), statistics.median(theirs)
 
 
 def bench(kind: str, n: int, *, writes_only: bool = False) -> list[str]:
@@ -167,14 +173,16 @@ def bench(kind: str, n: int, *, writes_only: bool = False) -> list[str]:
         raw_get = p50(lambda i: raw.run("MATCH (i:Intent {id: $id}) RETURN i", {"id": i}), sample)
         lines.append(row("get p50 (ms)", ours_get, raw_get, note="target <= 1.5x"))
 
-        ours_ready = timed(lambda: store.ready(limit=100), 20)
-        raw_ready = timed(lambda: raw.run(RAW_READY), 20)
+        ours_ready, raw_ready = paired(
+            lambda: store.ready(limit=100), lambda: raw.run(RAW_READY), 20
+        )
         lines.append(row("ready(limit=100) (ms)", ours_ready, raw_ready, note="target < 20 ms"))
 
         root = ids[0]
         size = len(store.subtree(root))
-        ours_sub = timed(lambda: store.subtree(root), 3)
-        raw_sub = timed(lambda: raw.run(RAW_SUBTREE, {"id": root}), 3)
+        ours_sub, raw_sub = paired(
+            lambda: store.subtree(root), lambda: raw.run(RAW_SUBTREE, {"id": root}), 5
+        )
         lines.append(row(f"subtree ({size} nodes) (ms)", ours_sub, raw_sub, note="target <= 2x"))
 
         fan_in: dict[str, int] = {}
@@ -185,14 +193,20 @@ def bench(kind: str, n: int, *, writes_only: bool = False) -> list[str]:
         hub_in = max(fan_in, key=lambda k: (fan_in[k], k))
         hub_out = max(fan_out, key=lambda k: (fan_out[k], k))
         got = len(store.dependents(hub_in, transitive=True))
-        ours_dn = timed(lambda: store.dependents(hub_in, transitive=True), 20)
-        raw_dn = timed(lambda: raw.run(RAW_DEPENDENTS, {"id": hub_in}), 20)
+        ours_dn, raw_dn = paired(
+            lambda: store.dependents(hub_in, transitive=True),
+            lambda: raw.run(RAW_DEPENDENTS, {"id": hub_in}),
+            50,
+        )
         lines.append(
             row(f"dependents transitive ({got}) (ms)", ours_dn, raw_dn, note="target <= 2x")
         )
         got = len(store.dependencies(hub_out, transitive=True))
-        ours_dp = timed(lambda: store.dependencies(hub_out, transitive=True), 20)
-        raw_dp = timed(lambda: raw.run(RAW_DEPENDENCIES, {"id": hub_out}), 20)
+        ours_dp, raw_dp = paired(
+            lambda: store.dependencies(hub_out, transitive=True),
+            lambda: raw.run(RAW_DEPENDENCIES, {"id": hub_out}),
+            50,
+        )
         lines.append(
             row(f"dependencies transitive ({got}) (ms)", ours_dp, raw_dp, note="target <= 2x")
         )

@@ -233,7 +233,7 @@ def _flat(value: dict[str, Any] | list[Any]) -> bool:
     """Whether parsed JSON text (string keys, no lone surrogates) is one level of scalars,
     which ``check_json`` would accept (the usual metadata): the check is then one pass."""
     items = value.values() if type(value) is dict else value
-    return all(type(v) in _SCALARS for v in items)
+    return _SCALARS.issuperset(map(type, items))  # a loop in C: half the time of all()
 
 
 def _plausible_edge(edge: Edge, known: Container[str] = ()) -> bool:

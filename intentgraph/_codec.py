@@ -26,6 +26,7 @@ import pydantic_core
 
 from intentgraph.errors import InvalidIntent, StoreCorrupted
 from intentgraph.models import ID_PATTERN, Edge, EdgeType, Intent, IntentStatus, Lease
+from intentgraph.results import TreeNode
 
 __all__ = [
     "SHARED_EDGE_FIELDS",
@@ -42,10 +43,19 @@ __all__ = [
     "intent_to_json",
     "intents_from_json_array",
     "plain_edge_from_fields",
+    "plain_edge_from_line",
+    "tree_node",
 ]
 
 _to_json = pydantic_core.to_json
-_from_json = pydantic_core.from_json
+
+
+def _from_json(data: str | bytes) -> Any:
+    # Caching only the keys (repeated in every record) parses records 10-25% faster than
+    # caching every short string as well (values are mostly unique).
+    return pydantic_core.from_json(data, cache_strings="keys")
+
+
 _fromiso = datetime.fromisoformat
 _new = object.__new__
 _set = object.__setattr__
@@ -164,6 +174,33 @@ def plain_edge_from_fields(
     return (source, target, etype, when) if when.tzinfo is UTC else None
 
 
+# A record exactly as ``edge_to_json`` writes an edge with no weight and no metadata whose
+# ids are printable ASCII without quotes or backslashes: such text holds no escapes, so its
+# bytes are the values, and every id it matches is valid (no blanks, no control characters).
+_PLAIN_EDGE_TEXT = re.compile(
+    rb'\{"source":"([!#-\[\]-~]{1,200})","target":"([!#-\[\]-~]{1,200})","type":"('
+    + b"|".join(re.escape(t.value.encode()) for t in EdgeType)
+    + rb')","weight":null,"metadata":\{\},"created_at":"([-0-9:.+TZ]{1,64})"\}'
+)
+
+
+def plain_edge_from_line(text: bytes) -> tuple[str, str, EdgeType, datetime] | None:
+    """``plain_edge_from_fields`` for the compact JSON text of one edge record, read
+    without parsing it (a third of the time): the same values, or None for any text not
+    in that exact form (parse it and read the fields)."""
+    match = _PLAIN_EDGE_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    source, target, etype, created = match.groups()
+    try:
+        when = _fromiso(created.decode())
+    except ValueError:
+        return None
+    if when.tzinfo is not UTC:
+        return None
+    return source.decode(), target.decode(), _EDGE_TYPES[etype.decode()], when
+
+
 def edge_of(source: str, target: str, etype: EdgeType, created_at: datetime) -> Edge:
     """Build an edge with no weight and no metadata from values already checked."""
     fields: dict[str, Any] = {
@@ -175,6 +212,16 @@ def edge_of(source: str, target: str, etype: EdgeType, created_at: datetime) -> 
         "created_at": created_at,
     }
     return _assemble(Edge, fields, SHARED_EDGE_FIELDS)  # type: ignore[no-any-return]
+
+
+_TREE_NODE_FIELDS = frozenset(TreeNode.model_fields)
+
+
+def tree_node(intent: Intent, depth: int, parent_id: str | None) -> TreeNode:
+    """Build a ``TreeNode`` from values already checked: what ``model_construct`` builds, in
+    a third of its time (a 20,000-intent subtree spends 0.1 s in ``model_construct``)."""
+    fields = {"intent": intent, "depth": depth, "parent_id": parent_id}
+    return _assemble(TreeNode, fields, set(_TREE_NODE_FIELDS))  # type: ignore[no-any-return]
 
 
 _SHAPE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)

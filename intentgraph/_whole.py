@@ -182,8 +182,10 @@ class WholeStore:
         replace: bool = False,
         expected_changes: int | None = None,
         confirm: Callable[[], object] | None = None,
+        graph_checked: bool = False,
     ) -> LoadResult:
-        """The default: build the models (without validating them again), then ``bulk_load``."""
+        """The default: build the models (without validating them again), then ``bulk_load``
+        (which checks the graph even when ``graph_checked``: it costs little here)."""
         return self.bulk_load(
             (intent_from_written(t) for t in intents),
             (edge_from_written(t) for t in edges),

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from intentgraph._base import as_intent, storable_id
+from intentgraph._codec import edge_of, plain_edge_from_line
 from intentgraph.errors import BackupError, InvalidIntent
 from intentgraph.models import (
     Edge,
@@ -38,6 +39,7 @@ __all__ = [
     "open_backup",
     "parse_edge",
     "parse_intent",
+    "read_plain_edge_line",
 ]
 
 FORMAT = "intentgraph-backup"
@@ -162,6 +164,20 @@ def read_edge(obj: Any) -> tuple[Edge, bool]:
     if not isinstance(obj, dict):
         raise InvalidIntent("edge", [{"loc": (), "msg": "expected a JSON object"}])
     return Edge.model_validate(obj), False
+
+
+_EDGE_LINE_START, _EDGE_LINE_END = b'{"edge":', b"}}\n"
+
+
+def read_plain_edge_line(raw: bytes) -> Edge | None:
+    """The edge of a whole ``edge`` line as intentgraph writes one with no weight and no
+    metadata (most edges), read from its text without parsing it (``plain_edge_from_line``:
+    the same edge ``read_edge`` would return, in a third of the time); None for any other
+    line, which the caller parses."""
+    if not (raw.startswith(_EDGE_LINE_START) and raw.endswith(_EDGE_LINE_END)):
+        return None
+    found = plain_edge_from_line(raw[len(_EDGE_LINE_START) : -2])  # the edge's own {...}
+    return None if found is None else edge_of(*found)
 
 
 def open_backup(raw: IO[bytes]) -> IO[bytes]:

@@ -108,7 +108,11 @@ def load_while_checking(
     try:
         try:
             result = store.bulk_load_json(
-                checker.texts(b"I"), checker.texts(b"E"), replace=True, confirm=checker.verdict
+                checker.texts(b"I"),
+                checker.texts(b"E"),
+                replace=True,
+                confirm=checker.verdict,  # the verdict covers the graph: no second check
+                graph_checked=True,
             )
         except (InvalidEdge, InvalidIntent) as exc:
             # A store that checks the graph itself (memory, JSON) may refuse before the

@@ -37,6 +37,7 @@ from intentgraph.backup._format import (
     read_edge,
     read_failure,
     read_intent,
+    read_plain_edge_line,
 )
 from intentgraph.backup._overlap import (
     SCRATCH_PREFIX,
@@ -209,7 +210,8 @@ class _Pass:
 
     def record(self, raw: bytes) -> tuple[str, Any]:
         try:
-            obj = pydantic_core.from_json(raw)
+            # Values are mostly unique (names, ids, times): caching them costs more than it saves.
+            obj = pydantic_core.from_json(raw, cache_strings="keys")
         except ValueError as exc:
             raise self.fail(f"not valid JSON ({str(exc)[:200]})") from None
         if type(obj) is not dict or len(obj) != 1:
@@ -228,7 +230,8 @@ class _Pass:
         last_key: tuple[str, str, str] | None = None
         counts = {"intent": 0, "edge": 0}
         for raw in lines:
-            kind, payload = self.record(raw)
+            plain = read_plain_edge_line(raw)
+            kind, payload = ("edge", None) if plain is not None else self.record(raw)
             if kind == "trailer":
                 self.trailer(payload, counts)
                 for extra in lines:
@@ -255,7 +258,10 @@ class _Pass:
                 if section == "intent":
                     self.rest_of_store_intents()
                     section = "edge"
-                edge, same = self.parse(read_edge, payload, "edge")
+                if plain is not None:
+                    edge, same = plain, True
+                else:
+                    edge, same = self.parse(read_edge, payload, "edge")
                 key = (edge.source, edge.target, edge.type.value)
                 if last_key is not None and key <= last_key:
                     raise self.fail(
@@ -484,6 +490,7 @@ def apply(plan: RestorePlan, store: IntentStorage, *, progress: Progress | None 
         staged("edge"),
         replace=plan.mode == "replace",
         expected_changes=plan.expected_changes,
+        graph_checked=True,  # over the result, by the first pass (a merge: in a snapshot)
     )
 
 

@@ -168,3 +168,32 @@ def test_skip_and_limit_beyond_32_bits_are_never_sent(falkordb_url: str) -> None
         assert len(store.list(limit=2**40)) == 3
         assert store.list(offset=2**32) == []
         assert len(store.ready(limit=2**40)) == 3
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "MATCH (a:Intent {id: 'a'}), (b:Intent {id: 'b'}) CREATE (a)-[:IS_SUBGOAL_OF]->(b)",
+        "MATCH (r:Intent {id: 'r'}), (b:Intent {id: 'b'}) CREATE (b)-[:IS_SUBGOAL_OF]->(r)",
+    ],
+    ids=["cycle", "second parent"],
+)
+def test_subtree_over_subgoal_edges_written_by_hand_that_are_no_tree_raises_store_corrupted(
+    falkordb_url: str, falkordb_server: FalkorDBServer, extra: str
+) -> None:
+    with ig.open_store(falkordb_url) as store:
+        store.put_many([ig.Intent(id=i, name=i) for i in ("r", "a", "b")])
+        store.add_edges(
+            [
+                ig.Edge(source="a", target="r", type=E.IS_SUBGOAL_OF),
+                ig.Edge(source="b", target="a", type=E.IS_SUBGOAL_OF),
+            ]
+        )
+        assert [(n.intent.id, n.depth, n.parent_id) for n in store.subtree("r")] == [
+            ("r", 0, None),
+            ("a", 1, "r"),
+            ("b", 2, "a"),
+        ]
+        query(falkordb_server, falkordb_url, extra)
+        with pytest.raises(StoreCorrupted, match="below 'r'"):
+            store.subtree("r")

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pydantic_core
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import intentgraph as ig
+from intentgraph._codec import plain_edge_from_fields, plain_edge_from_line
 from intentgraph.backends import jsonfile
 from intentgraph.backends._json_layout import LayoutError, iter_document
 from intentgraph.backends.jsonfile import JsonFileStore
@@ -88,6 +91,12 @@ def edit(content: bytes, old: bytes, new: bytes) -> bytes:
     return content.replace(old, new, 1)
 
 
+def plain_edge_time(content: bytes, new: bytes) -> bytes:
+    """``content`` with the last edge's (a plain DEPENDS_ON edge's) created_at text replaced."""
+    start = content.rindex(b'"created_at":"') + len(b'"created_at":"')
+    return content[:start] + new + content[content.index(b'"', start) :]
+
+
 # Each edit keeps or breaks the JSON; either way both readers must agree on the outcome.
 EDITS = {
     "two records on one line": lambda c: edit(c, b"},\n    {", b"}, {"),
@@ -111,18 +120,34 @@ EDITS = {
     "an edge from a bad id": lambda c: edit(c, b'"source":"i1"', b'"source":"i 1"'),
     "an edge from an unknown id": lambda c: edit(c, b'"source":"i1"', b'"source":"i7"'),
     "a tab indent": lambda c: c.replace(b"\n    {", b"\n\t{"),
+    # What the plain-edge reader (an edge's text matched, not parsed) must leave to the parser.
+    "a plain edge's id escaped": lambda c: edit(c, b'"source":"i1"', b'"source":"\\u0069\\u0031"'),
+    "a plain edge's id with a blank": lambda c: edit(c, b'"source":"i1"', b'"source":"i\\t1"'),
+    "a plain edge with a space": lambda c: edit(c, b'"type":"DEPENDS_ON"', b'"type": "DEPENDS_ON"'),
+    "a plain edge of no known type": lambda c: edit(c, b'"DEPENDS_ON"', b'"DEPENDS_ONE"'),
+    "a plain edge with a weight": lambda c: edit(
+        c, b'"weight":null,"metadata":{},', b'"weight":0,"metadata":{},'
+    ),
+    "a plain edge with a key twice": lambda c: edit(
+        c, b'"weight":null,', b'"weight":null,"weight":null,'
+    ),
+    "a plain edge at a non-UTC time": lambda c: plain_edge_time(c, b"2026-01-02T03:04:05+01:00"),
+    "a plain edge at a naive time": lambda c: plain_edge_time(c, b"2026-01-02T03:04:05"),
+    "a plain edge on a date": lambda c: plain_edge_time(c, b"2026-01-02"),
+    "a plain edge at no time": lambda c: plain_edge_time(c, b"2026-02-30T00:00:00Z"),
+    "a plain edge at -00:00": lambda c: plain_edge_time(c, b"2026-01-02T03:04:05-00:00"),
     # What a reader that parsed several lines at once could get wrong: a record split over
     # two lines (another line holds two, keeping the count), a string running on into the
     # next line (a raw newline: not JSON).
     "a record over two lines": lambda c: edit(
         edit(c, b'"metadata":{}', b'"metadata":{"x":[{},\n    {}]}'),
-        b"},\n    {\"id\":\"i2\"",
-        b"}, {\"id\":\"i2\"",
+        b'},\n    {"id":"i2"',
+        b'}, {"id":"i2"',
     ),
     "a string over two lines": lambda c: edit(
         edit(c, b'"name":"n0"', b'"name":"n0},\n    {"'),
-        b"},\n    {\"id\":\"i2\"",
-        b"}, {\"id\":\"i2\"",
+        b'},\n    {"id":"i2"',
+        b'}, {"id":"i2"',
     ),
 }
 
@@ -157,3 +182,39 @@ def test_any_cut_or_insertion_is_read_alike_both_ways(
         assert opened(tmp_path, edited) is ig.errors.StoreCorrupted
         return
     assert opened(tmp_path, edited) == opened(tmp_path, json.dumps(reference).encode())
+
+
+edge_ids = st.from_regex(r"[!-~]{1,6}", fullmatch=True) | st.text(min_size=1, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    source=edge_ids,
+    target=edge_ids,
+    etype=st.sampled_from(E),
+    weight=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    metadata=st.sampled_from([{}, {"k": 1}]),
+    created=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=1))])),
+    at=st.integers(0, 400),
+    insert=st.sampled_from([b"", b" ", b"\\", b'"', b"}", b"Z", b"+01:00", b"\x00", b"\xc3\xa9"]),
+)
+def test_a_plain_edge_read_from_its_text_is_what_parsing_it_reads(
+    source: str,
+    target: str,
+    etype: ig.EdgeType,
+    weight: float | None,
+    metadata: dict[str, int],
+    created: datetime,
+    at: int,
+    insert: bytes,
+) -> None:
+    fields = {"source": source, "target": target, "type": etype.value, "weight": weight}
+    fields |= {"metadata": metadata, "created_at": created}
+    text = pydantic_core.to_json(fields)
+    text = text[:at] + insert + text[at:]
+    fast = plain_edge_from_line(text)
+    if fast is not None:  # never other values than the parser's, never what it refuses
+        assert fast == plain_edge_from_fields(pydantic_core.from_json(text))
+    ascii_ids = all(" " < ch < "\x7f" and ch not in '"\\' for ch in source + target)
+    if insert == b"" and weight is None and not metadata and created.utcoffset() == timedelta(0):
+        assert (fast is not None) == ascii_ids  # as the store writes it: read from the text

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import intentgraph as ig
+from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._queries import ready_key
 from intentgraph.backends._sqlite_schema import SCHEMA_VERSION
 from intentgraph.backends.memory import MemoryStore
@@ -327,6 +328,28 @@ def test_compact_gives_space_back_after_deletes(tmp_path: Path) -> None:
         assert after < before / 4
         with store.transaction(), pytest.raises(ig.errors.TransactionError, match="inside"):
             store.compact()
+
+
+def test_a_load_the_caller_checked_keeps_foreign_keys_on_for_every_other_write(
+    tmp_path: Path,
+) -> None:
+    # A load with graph_checked skips the foreign-key lookups; the connection's own writes
+    # (a delete cascading to the edges) rely on them afterwards, whether the load went
+    # through or was refused.
+    texts = [intent_to_json(Intent(id=i, name=i, version=1)) for i in ("a", "b")]
+    link = [edge_to_json(ig.Edge(source="a", target="b", type=EdgeType.DEPENDS_ON))]
+
+    def refuse() -> None:
+        raise ValueError("no")
+
+    with SqliteStore(tmp_path / "s.db") as store:
+        with pytest.raises(ValueError):
+            store.bulk_load_json(texts, link, graph_checked=True, confirm=refuse)
+        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        store.bulk_load_json(texts, link, graph_checked=True)
+        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        store.delete("b")
+        assert store.edges() == [] and store.check_integrity() == []
 
 
 # --- the write-ahead log ---------------------------------------------------------------------

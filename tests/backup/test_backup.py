@@ -5,13 +5,17 @@ while another process writes."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +137,18 @@ def test_a_gz_name_compresses_and_restore_reads_compressed_and_plain_streams(
     assert dump(other) == dump(source)
 
 
+def sealed(first: bytes, body: list[bytes]) -> bytes:
+    """A backup of the header line ``first`` (its counts redone) and the record lines
+    ``body``, with a trailer that fits them: only the records can be wrong."""
+    header = json.loads(first)
+    header["header"]["counts"]["intents"] = sum(1 for r in body if r.startswith(b'{"intent"'))
+    header["header"]["counts"]["edges"] = sum(1 for r in body if r.startswith(b'{"edge"'))
+    head = json.dumps(header, separators=(",", ":")).encode() + b"\n"
+    sha = hashlib.sha256(head + b"".join(body)).hexdigest()
+    trailer = {"trailer": {"counts": header["header"]["counts"], "sha256": sha}}
+    return head + b"".join(body) + json.dumps(trailer).encode() + b"\n"
+
+
 def damaged(saved: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
     """Return a damaged copy of the backup and a piece of the error it must give."""
     rows = lines(saved)
@@ -185,15 +201,7 @@ def damaged(saved: Path, tmp_path: Path, how: str) -> tuple[Path, str]:
         else:
             body = [r.replace(b'"name":"orphan"', b'"name":""') for r in body]
             expect = "name"
-        header = json.loads(rows[0])
-        header["header"]["counts"]["intents"] = sum(1 for r in body if r.startswith(b'{"intent"'))
-        header["header"]["counts"]["edges"] = sum(1 for r in body if r.startswith(b'{"edge"'))
-        head = json.dumps(header, separators=(",", ":")).encode() + b"\n"
-        import hashlib
-
-        sha = hashlib.sha256(head + b"".join(body)).hexdigest()
-        trailer = {"trailer": {"counts": header["header"]["counts"], "sha256": sha}}
-        data = head + b"".join(body) + json.dumps(trailer).encode() + b"\n"
+        data = sealed(rows[0], body)
     else:
         raise ValueError(how)
     path = tmp_path / f"{how.replace(' ', '-')}.jsonl"
@@ -229,6 +237,56 @@ def test_a_damaged_backup_is_refused_and_the_store_is_unchanged(
         assert expect in str(caught.value)
     assert dump(store) == before
     assert not leftovers(tmp_path)
+
+
+def at_time(stamp: bytes) -> Callable[[bytes], bytes]:
+    return lambda line: re.sub(rb'"created_at":"[^"]*"', b'"created_at":"' + stamp + b'"', line)
+
+
+def swap(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    return lambda line: line.replace(old, new, 1)
+
+
+# Edits of a plain edge's line (build -RELATED_TO-> docs: no weight, no metadata), which a
+# restore reads from its text when it is exactly as written and parses otherwise. Each
+# gives the edge's weight and time as restored, or a piece of the refusal.
+PLAIN_EDGE_EDITS: dict[str, tuple[Callable[[bytes], bytes], Any]] = {
+    "as written": (swap(b"", b""), (None, None)),
+    "an id escaped": (swap(b'"source":"build"', b'"source":"\\u0062uild"'), (None, None)),
+    "a space": (swap(b'"type":"RELATED_TO"', b'"type": "RELATED_TO"'), (None, None)),
+    "a trailing blank": (swap(b"}}\n", b"}} \n"), (None, None)),
+    "an integer weight": (swap(b'"weight":null', b'"weight":0'), (0.0, None)),
+    "a time not in UTC": (at_time(b"2026-01-02T03:04:05+01:00"), (None, "2026-01-02T02:04:05")),
+    "a time at -00:00": (at_time(b"2026-01-02T03:04:05-00:00"), (None, "2026-01-02T03:04:05")),
+    "a type unknown": (swap(b'"RELATED_TO"', b'"RELATED_TOO"'), "type"),
+    "a time with no zone": (at_time(b"2026-01-02T03:04:05"), "timezone"),
+    "a date only": (at_time(b"2026-01-02"), "timezone"),
+    "an impossible day": (at_time(b"2026-02-30T00:00:00Z"), "datetime"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(PLAIN_EDGE_EDITS))
+def test_a_plain_edge_line_is_read_as_parsing_it_reads(
+    saved: Path, tmp_path: Path, how: str
+) -> None:
+    edit, expect = PLAIN_EDGE_EDITS[how]
+    rows = lines(saved)
+    (line,) = [r for r in rows if b'"source":"build","target":"docs"' in r]
+    path = tmp_path / "edited.jsonl"
+    path.write_bytes(sealed(rows[0], [edit(r) if r is line else r for r in rows[1:-1]]))
+    target = ig.open_store("memory://")
+    if isinstance(expect, str):
+        with pytest.raises(BackupError, match=expect):
+            backup.restore(path, target)
+        assert target.count() == 0
+        return
+    backup.restore(path, target)
+    (edge,) = [e for e in target.edges() if e.type is E.RELATED_TO]
+    weight, when = expect
+    written = datetime.fromisoformat(json.loads(line)["edge"]["created_at"])
+    assert (edge.source, edge.target, edge.weight) == ("build", "docs", weight)
+    assert edge.created_at == (written if when is None else datetime.fromisoformat(when + "Z"))
+    assert edge.created_at.tzinfo is UTC
 
 
 def test_a_truncated_compressed_backup_names_the_problem(saved: Path, tmp_path: Path) -> None:

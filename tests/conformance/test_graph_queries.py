@@ -157,6 +157,46 @@ def test_transitive_dependents_by_distance_then_id(deps):
     assert ids(deps.dependents("a", transitive=True)) == ["z", "k", "m"]
 
 
+def test_transitive_closures_take_the_shortest_distance_over_depends_on_and_blocks(store):
+    # c4 -> c3 -> c2 -> c1 -> s (depends on), but s BLOCKS c3: c3 is one step from s.
+    # After the chain, c4 BLOCKS w and w2 depends on w.
+    for intent_id in ("s", "c1", "c2", "c3", "c4", "w", "w2"):
+        put(store, intent_id)
+    store.add_edges(
+        [
+            ig.Edge(source="c1", target="s", type=E.DEPENDS_ON),
+            ig.Edge(source="c2", target="c1", type=E.DEPENDS_ON),
+            ig.Edge(source="c3", target="c2", type=E.DEPENDS_ON),
+            ig.Edge(source="c4", target="c3", type=E.DEPENDS_ON),
+            ig.Edge(source="s", target="c3", type=E.BLOCKS),
+            ig.Edge(source="c4", target="w", type=E.BLOCKS),
+            ig.Edge(source="w2", target="w", type=E.DEPENDS_ON),
+        ]
+    )
+    assert ids(store.dependents("s", transitive=True)) == ["c1", "c3", "c2", "c4", "w", "w2"]
+    assert ids(store.dependencies("w2", transitive=True)) == ["w", "c4", "c3", "c2", "s", "c1"]
+
+
+def test_transitive_closures_over_a_chain_of_diamonds_with_thousands_of_paths(store):
+    # b00 <- l01, r01 <- b01 <- l02, r02 <- b02 ... (<- reads "is depended on by"):
+    # 2^30 paths from b00 to b30, each intent at one distance. A walk that listed every
+    # path (FalkorDB's variable-length patterns do) would not finish.
+    stages = 30
+    for k in range(stages + 1):
+        put(store, f"b{k:02}")
+    edges = []
+    for k in range(1, stages + 1):
+        for side in ("l", "r"):
+            put(store, f"{side}{k:02}")
+            edges.append(ig.Edge(source=f"{side}{k:02}", target=f"b{k - 1:02}", type=E.DEPENDS_ON))
+            edges.append(ig.Edge(source=f"b{k:02}", target=f"{side}{k:02}", type=E.DEPENDS_ON))
+    store.add_edges(edges)
+    up = [i for k in range(1, stages + 1) for i in (f"l{k:02}", f"r{k:02}", f"b{k:02}")]
+    down = [i for k in range(stages, 0, -1) for i in (f"l{k:02}", f"r{k:02}", f"b{k - 1:02}")]
+    assert ids(store.dependents("b00", transitive=True)) == up
+    assert ids(store.dependencies(f"b{stages:02}", transitive=True)) == down
+
+
 def test_conflicts_are_listed_by_id(deps):
     deps.add_edge("z", "top", E.CONFLICTS_WITH)
     deps.add_edge("top", "a", E.CONFLICTS_WITH)
@@ -254,6 +294,20 @@ def test_ready_honours_limit(work):
     assert ids(work.ready(limit=3)) == ["r3", "r4", "r2"]
     assert work.ready(limit=0) == []
     assert ids(work.ready(limit=100)) == READY
+
+
+def test_ready_with_a_limit_follows_priorities_that_rise_and_fall_between_calls(store):
+    for n, priority in enumerate((5, 5, 5, 1, 1, 1)):
+        put(store, f"i{n}", priority=priority, created_at=at(n))
+    assert ids(store.ready(limit=3)) == ["i0", "i1", "i2"]
+    store.set_status("i0", S.COMPLETED)
+    store.set_status("i1", S.COMPLETED)
+    assert ids(store.ready(limit=3)) == ["i2", "i3", "i4"]
+    store.patch("i5", priority=9)
+    assert ids(store.ready(limit=3)) == ["i5", "i2", "i3"]
+    store.patch("i2", priority=0)
+    store.patch("i5", priority=1)
+    assert ids(store.ready(limit=3)) == ["i3", "i4", "i5"]
 
 
 def test_ready_of_an_empty_store_is_empty(store):

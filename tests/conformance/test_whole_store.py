@@ -242,14 +242,23 @@ BROKEN_LOADS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BROKEN_LOADS))
+@pytest.mark.parametrize(
+    ("case", "as_json"),
+    # bulk_load_json takes records checked before (an invalid one is the caller's bug), and
+    # checks the graph as bulk_load does unless told the caller has.
+    [(case, False) for case in sorted(BROKEN_LOADS)]
+    + [(case, True) for case in sorted(BROKEN_LOADS) if case != "an invalid intent"],
+)
 def test_bulk_load_refuses_records_that_break_the_rules_and_writes_nothing(
-    store: StoreBase, case: str
+    store: StoreBase, case: str, as_json: bool
 ) -> None:
     fill(store)
     before = dump(store)
     intents, edges = BROKEN_LOADS[case]
     with pytest.raises((ig.errors.InvalidEdge, ig.errors.InvalidIntent)):
-        store.bulk_load(intents, edges)
+        if as_json:
+            store.bulk_load_json(map(intent_to_json, intents), map(edge_to_json, edges))
+        else:
+            store.bulk_load(intents, edges)
     assert dump(store) == before
     assert store.check_integrity() == []
