@@ -9,7 +9,8 @@ nothing of intents: the store (``backends/cypher.py``) holds every rule.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 
@@ -17,6 +18,7 @@ from intentgraph.backends._cypher_dialect import Dialect
 from intentgraph.errors import IntentGraphError, StorageError
 
 __all__ = [
+    "Encoded",
     "Executor",
     "ReadWindow",
     "Row",
@@ -27,11 +29,24 @@ __all__ = [
     "quietly",
     "retrying",
     "schema_row",
+    "sent_ahead",
     "worth_retrying",
 ]
 
 Row = list[Any]
 T = TypeVar("T")
+P = TypeVar("P")
+
+
+class Encoded:
+    """A parameter value with the text its executor's client writes for it into the query
+    (FalkorDB's client sends parameters as query text), made ahead by ``Executor.encode``."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, value: Any, text: str) -> None:
+        self.value = value
+        self.text = text
 
 
 class SchemaNodeMissing(StorageError):
@@ -143,6 +158,14 @@ class Executor(ABC):
         transaction to load in), dropped unless it was published."""
         raise NotImplementedError(f"{type(self).__name__} loads inside its transaction")
 
+    encodes: bool = False
+    """Whether ``encode`` does work worth doing ahead (``sent_ahead``)."""
+
+    def encode(self, value: Any) -> Any:
+        """Return a parameter value ready to send (an ``Encoded``), or ``value`` as it is
+        when the driver encodes parameters itself; ``run`` and ``change`` take either."""
+        return value
+
     def interrupted(self) -> None:
         """Note that an interrupt may have landed inside the driver: do not trust its
         connection any more (redis-py drops its own; the neo4j driver is replaced)."""
@@ -249,3 +272,38 @@ def is_foreign_timeout(exc: BaseException) -> bool:
     """Whether ``exc`` is a ``TimeoutError`` not raised by the OS (a signal handler's, say):
     it goes to the caller unchanged, never retried nor translated."""
     return isinstance(exc, TimeoutError) and exc.errno is None
+
+
+def sent_ahead(
+    x: Executor,
+    parts: Sequence[P],
+    build: Callable[[P], dict[str, Any]],
+    send: Callable[[P, dict[str, Any]], object],
+) -> None:
+    """Call ``send(part, params)`` for each part in turn, with ``build(part)`` encoded.
+
+    On an executor that encodes parameters itself (FalkorDB: as much client time as the
+    server spends on the query), the next part's parameters are built and encoded in a
+    second thread while the server runs this part's query: the main thread then waits on its
+    socket, without the GIL. The second thread only computes values; everything sent, and
+    every error, stays in the calling thread. A failure leaves at most one build running,
+    whose result is dropped.
+    """
+    if len(parts) < 2 or not x.encodes:
+        for part in parts:
+            send(part, build(part))
+        return
+
+    def make(part: P) -> dict[str, Any]:
+        return {k: x.encode(v) for k, v in build(part).items()}
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="intentgraph-encode")
+    try:
+        future = pool.submit(make, parts[0])
+        for k, part in enumerate(parts):
+            params = future.result()
+            if k + 1 < len(parts):
+                future = pool.submit(make, parts[k + 1])
+            send(part, params)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

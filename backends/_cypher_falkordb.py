@@ -32,12 +32,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import falkordb  # type: ignore[import-untyped]
+from falkordb.helpers import stringify_param_value  # type: ignore[import-untyped]
 from redis import exceptions as rx
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from intentgraph.backends._cypher_dialect import FALKORDB, load, prefix, statements
 from intentgraph.backends._cypher_exec import (
+    Encoded,
     Executor,
     ReadWindow,
     Row,
@@ -139,8 +141,16 @@ class FalkorDBExecutor(Executor):
 
     # --- queries ------------------------------------------------------------------------
 
+    encodes = True
+
+    def encode(self, value: Any) -> Encoded:
+        """The value as the client writes it into the query text, its own quoting."""
+        return Encoded(value, stringify_param_value(value))
+
     def run(self, query: str, params: dict[str, Any] | None = None) -> list[Row]:
         self._check_connection()
+        if params and any(type(v) is Encoded for v in params.values()):
+            query, params = _with_header(query, params), None
         result = self._call(self._graph.query, query, params)
         return list(result.result_set)
 
@@ -435,6 +445,14 @@ class _Stage:
         self.published = True
         # A new client-side graph object: the old one caches the replaced graph's schema.
         x._graph = x._db.select_graph(x._graph_name)
+
+
+def _with_header(query: str, params: dict[str, Any]) -> str:
+    """The query with its parameters header, as the client's ``_build_params_header`` writes
+    it (``CYPHER `name`=value ...``), values encoded ahead taken as they are. The names are
+    intentgraph's own identifiers; every value goes through the client's quoting."""
+    values = (v.text if type(v) is Encoded else stringify_param_value(v) for v in params.values())
+    return "CYPHER " + "".join(f"`{k}`={v} " for k, v in zip(params, values, strict=True)) + query
 
 
 def _transient(exc: BaseException) -> bool:

@@ -161,6 +161,16 @@ def apply_undo(x: Executor, op: dict[str, Any]) -> None:
         refresh_unmet(x, [row["id"]])
         refresh_held(x, [row["id"]])
         refresh_open(x, [row["id"]])
+    elif kind == "drop_edges":  # new edges of one type: their ends, source then target
+        ends = op["ends"].split(" ")  # an id holds no blank
+        etype = op["type"]
+        keys = [
+            {"source": s, "target": t, "type": etype}
+            for s, t in zip(ends[::2], ends[1::2], strict=True)
+        ]
+        for part in chunks(keys):
+            x.run(load("remove_edges"), {"keys": list(part)})
+        edge_effects(x, [(k["source"], k["target"], etype) for k in keys])
     elif kind == "drop_edges_and_restore":
         keys, rows = op["drop"], op["restore"]
         for part in chunks(keys):
@@ -186,6 +196,7 @@ class GraphView:
         self._x = x
         self._parent: dict[str, str | None] = {}
         self._deps: dict[str, list[str]] = {}
+        self._top: dict[str, str] = {}  # a node on the way to the top of a chain (``root``)
         self._complete = preload
         if preload:
             for child, parent in x.run(load("subgoal_pairs")):
@@ -230,6 +241,37 @@ class GraphView:
     def add_dependency(self, dependent: str, dependency: str) -> None:
         self.load_dependencies([dependent])
         self._deps.setdefault(dependent, []).append(dependency)
+
+    def root(self, intent_id: str) -> str:
+        """The top of ``intent_id``'s chain of parents (some node of the loop, if the chain
+        loops). Parents are only ever added to a view, and only to a node without one, so a
+        node's known top stays on its chain: each walk is remembered (``_top``)."""
+        path: list[str] = []
+        seen: set[str] = set()
+        node = intent_id
+        while node not in seen:
+            seen.add(node)
+            up = self._top.get(node) or self.parent(node)
+            if up is None:
+                break
+            path.append(node)
+            node = up
+        for step in path:
+            self._top[step] = node
+        return node
+
+    def may_hold(self, source: str, target: str, etype: str) -> bool:
+        """Whether the edge may be stored already: False only when the view was read whole
+        and holds no such subgoal or blocking link (other types are not in the view)."""
+        if not self._complete:
+            return True
+        if etype == EdgeType.IS_SUBGOAL_OF.value:
+            return self._parent.get(source) == target
+        if etype == EdgeType.DEPENDS_ON.value:
+            return target in self._deps.get(source, ())
+        if etype == EdgeType.BLOCKS.value:
+            return source in self._deps.get(target, ())
+        return True
 
 
 def bfs_path(view: GraphView, start: str, goal: str) -> list[str] | None:

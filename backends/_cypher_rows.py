@@ -17,7 +17,15 @@ from intentgraph.backends._sqlite_query import to_us
 from intentgraph.filters import search_text
 from intentgraph.models import ACTIONABLE_STATUSES, Edge, Intent
 
-__all__ = ["MAINTAINED", "edge_props", "edge_row", "hex_key", "intent_props", "ready_priority"]
+__all__ = [
+    "MAINTAINED",
+    "edge_props",
+    "edge_row",
+    "hex_key",
+    "intent_props",
+    "new_intent_row",
+    "ready_priority",
+]
 
 MAINTAINED = ("unmet", "held", "open_subgoals", "rp")
 """The properties the store keeps up to date for ``ready()``/``blocked()``."""
@@ -76,6 +84,41 @@ def intent_props(
         "open_subgoals": open_subgoals,
         "rp": ready_priority(status, intent.priority, unmet, held, open_subgoals),
     }
+
+
+def new_intent_row(intent: Intent, *, sanitize: bool, state: bool) -> dict[str, Any]:
+    """Return the properties of a new intent for ``put_intents.cypher``: those of
+    ``intent_props`` without absent values, so that fewer parameters are written into the
+    query text; with the maintained state when ``state`` (a new intent has no edges:
+    nothing unmet, held or open), else the query sets it."""
+    import pydantic_core
+
+    row: dict[str, Any] = {
+        "id": intent.id,
+        "name": _clean(intent.name, sanitize),
+        "goal": _clean(intent.goal, sanitize),
+        "status": intent.status.value,
+        "priority": intent.priority,
+        "version": intent.version,
+        "created_at": intent.created_at.isoformat(),
+        "updated_at": intent.updated_at.isoformat(),
+        "metadata": pydantic_core.to_json(intent.metadata).decode(),
+        "created_us": to_us(intent.created_at),
+        "updated_us": to_us(intent.updated_at),
+        "ik": hex_key(intent.id),
+        "nk": hex_key(intent.name),
+        "search": _clean(search_text(intent), sanitize),
+        "data": intent_to_json(intent),
+    }
+    if state:
+        row["unmet"] = row["held"] = row["open_subgoals"] = 0
+        if intent.status.value in _ACTIONABLE:
+            row["rp"] = intent.priority
+    if intent.session_id is not None:
+        row["session_id"] = _clean(intent.session_id, sanitize)
+    if intent.lease is not None:
+        row["lease_us"] = to_us(intent.lease.expires_at)
+    return row
 
 
 def edge_props(edge: Edge) -> dict[str, Any]:

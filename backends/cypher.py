@@ -24,25 +24,32 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from intentgraph._base import canonical_edge, dependency_pair, next_version, storable_id
+from intentgraph._base import (
+    next_version,
+    storable_id,
+)
 from intentgraph._codec import edge_from_json, intent_from_json
-from intentgraph._transactions import Level
+from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL
+from intentgraph.backends import _cypher_edges as edges_
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends import _cypher_whole as whole
 from intentgraph.backends._cypher_dialect import load, prefix
-from intentgraph.backends._cypher_exec import Executor, is_foreign_timeout, retrying, schema_row
+from intentgraph.backends._cypher_exec import (
+    Executor,
+    is_foreign_timeout,
+    retrying,
+    schema_row,
+    sent_ahead,
+)
 from intentgraph.backends._cypher_reads import CypherReads
-from intentgraph.backends._cypher_rows import edge_row, intent_props
+from intentgraph.backends._cypher_rows import edge_row, intent_props, new_intent_row
 from intentgraph.errors import (
-    CycleError,
     EdgeNotFound,
     IntentExists,
     IntentGraphError,
     IntentInUse,
     IntentNotFound,
-    MissingEndpoint,
-    MultipleParents,
     StorageError,
     StoreCorrupted,
 )
@@ -54,9 +61,6 @@ __all__ = ["CHANGE_HISTORY", "SCHEMA_VERSION", "CypherStore"]
 
 SCHEMA_VERSION = 1
 """The graph layout this release writes (stored in ``(:IntentGraphMeta {key: 'schema'})``)."""
-
-BULK = 256
-"""An ``add_edges`` batch at least this large reads the parent and dependency links once."""
 
 OVERLAP_RETRIES = 20
 """How often a write that failed on reads another writer made stale is tried again."""
@@ -299,16 +303,36 @@ class CypherStore(CypherReads):
     ) -> Any:
         """Run the change ``cypher/<name>.cypher`` with the record that undoes it, adding
         ``feed`` (op, intent id, target, type, status) to the change feed in the same query."""
+        return self._change_numbered(name, params, undo, self._numbered(feed), len(feed))
+
+    def _numbered(self, feed: Sequence[FeedRow]) -> builtins.list[dict[str, Any]]:
+        """Number change-feed records on from the feed's position."""
+        if not feed:
+            return []
+        self._tx_facts()
+        base = self._feed_last
+        assert base is not None
+        return [
+            {"seq": base + k, "op": op, "intent_id": i, "target": t, "type": k_, "status": s}
+            for k, (op, i, t, k_, s) in enumerate(feed, start=1)
+        ]
+
+    def _change_numbered(
+        self,
+        name: str,
+        params: dict[str, Any],
+        undo: dict[str, Any],
+        rows: builtins.list[dict[str, Any]],
+        count: int,
+    ) -> Any:
+        """``_change`` with the feed's records numbered: ``rows`` are written by the prefix,
+        and ``count`` records in all (those and the query's own) follow the feed's position."""
         query = load(name)
-        if feed:
+        if count:
             self._tx_facts()
             base = self._feed_last
             assert base is not None
-            rows = [
-                {"seq": base + k, "op": op, "intent_id": i, "target": t, "type": k_, "status": s}
-                for k, (op, i, t, k_, s) in enumerate(feed, start=1)
-            ]
-            last = base + len(rows)
+            last = base + count
             query = prefix("feed_record") + query
             published = None if self._x.dialect.undo_in_graph else last
             params = {**params, "feed": rows, "feed_last": last, "feed_mark": published}
@@ -318,7 +342,7 @@ class CypherStore(CypherReads):
         # Recorded before it runs: undoing a change that never ran restores what is there.
         self._undo.append((self._seq, record))
         result = self._x.change(query, params, seq=self._seq, undo=record)
-        if feed:
+        if count:
             self._feed_last = last
         return result
 
@@ -371,16 +395,30 @@ class CypherStore(CypherReads):
             present: set[str] = set()
             for part in g.chunks(ids):
                 present.update(r[0] for r in self._run(load("exists"), {"ids": list(part)}))
-            first = next((i for i in ids if i in present), None)
-            if first is not None:
-                raise IntentExists(first)
-            for part in g.chunks(batch):
-                rows = [self._props(i) for i in part]
+            taken = next((i for i in ids if i in present), None)
+            if taken is not None:
+                raise IntentExists(taken)
+            self._tx_facts()
+            base = self._feed_last
+            assert base is not None
+            sanitize, state = self._x.dialect.sanitizes_nul, self._x.dialect.state_in_rows
+            name = "put_intents" if state else "falkordb_put_intents"
+            parts = [(k, batch[k : k + g.CHUNK]) for k in range(0, len(batch), g.CHUNK)]
+
+            def build(job: tuple[int, Sequence[Intent]]) -> dict[str, Any]:
+                start, part = job
+                rows = [new_intent_row(i, sanitize=sanitize, state=state) for i in part]
+                params = {"rows": rows, "first": base + start + 1}
+                return params if state else {**params, "actionable": g.ACTIONABLE}
+
+            def send(job: tuple[int, Sequence[Intent]], params: dict[str, Any]) -> None:
+                start, part = job
                 undo = {"op": "drop_intents", "ids": [i.id for i in part]}
-                feed: builtins.list[FeedRow] = [
-                    ("put", i.id, None, None, i.status.value) for i in part
-                ]
-                self._change("create_intents", {"rows": rows}, undo, feed)
+                # The first query moves the feed's counter past every record.
+                count = len(batch) if start == 0 else 0
+                self._change_numbered(name, params, undo, [], count)
+
+            sent_ahead(self._x, parts, build, send)
 
         self._writing(work)
 
@@ -510,78 +548,12 @@ class CypherStore(CypherReads):
     # --- edges --------------------------------------------------------------------------
 
     def add_edges(self, edges: Iterable[Edge]) -> builtins.list[Edge]:
-        batch = [canonical_edge(e) for e in edges]
-        return self._writing(lambda: self._add_edges(batch))
-
-    def _add_edges(self, batch: builtins.list[Edge]) -> builtins.list[Edge]:
-        if not batch:
-            return []
-        x = self._x
-        ends = sorted({e.source for e in batch} | {e.target for e in batch})
-        present: set[str] = set()
-        for part in g.chunks(ends):
-            present.update(r[0] for r in x.run(load("exists"), {"ids": list(part)}))
-        keys = [{"source": e.source, "target": e.target, "type": e.type.value} for e in batch]
-        stored: dict[tuple[str, str, str], str] = {}
-        for part in g.chunks(keys):
-            for s, t, etype, data in x.run(load("existing_edges"), {"keys": list(part)}):
-                stored[(s, t, etype)] = data
-        view = g.GraphView(x, preload=len(batch) >= BULK)
-        result: builtins.list[Edge] = []
-        written: dict[tuple[str, str, str], Edge] = {}
-        for edge in batch:
-            for end, role in ((edge.source, "source"), (edge.target, "target")):
-                if end not in present:
-                    raise MissingEndpoint(end, role)
-            key = (edge.source, edge.target, edge.type.value)
-            old = written.get(key) or (edge_from_json(stored[key]) if key in stored else None)
-            if old is not None:
-                edge = edge.model_copy(update={"created_at": old.created_at})
-            else:
-                self._check_invariants(view, edge)
-            written[key] = edge
-            result.append(edge)
-        feed: Sequence[FeedRow] = [
-            ("add_edge", e.source, e.target, e.type.value, None) for e in result
-        ]
-        new = [k for k in written if k not in stored]
-        # New edges are created (cheaper than MERGE); existing ones get their new properties.
-        for name, group in (
-            ("create_edges", new),
-            ("merge_edges", [k for k in written if k in stored]),
-        ):
-            for part in g.chunks(group):
-                undo = {
-                    "op": "drop_edges_and_restore",
-                    "drop": [
-                        {"source": s, "target": t, "type": et}
-                        for s, t, et in part
-                        if (s, t, et) not in stored
-                    ],
-                    "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
-                }
-                rows = [edge_row(written[k]) for k in part]
-                self._change(name, {"rows": rows}, undo, feed)
-                feed = []  # every record rides on the first query
-        g.edge_effects(x, new)
-        return [e.model_copy() for e in result]
-
-    def _check_invariants(self, view: g.GraphView, edge: Edge) -> None:
-        if edge.type is EdgeType.IS_SUBGOAL_OF:
-            current = view.parent(edge.source)
-            if current is not None:
-                raise MultipleParents(edge.source, current, edge.target)
-            chain = [edge.target, *view.ancestors(edge.target)]
-            if edge.source in chain:
-                raise CycleError([edge.source, *chain[: chain.index(edge.source)]], edge.type.value)
-            view.set_parent(edge.source, edge.target)
-        pair = dependency_pair(edge)
-        if pair is not None:
-            dependent, dependency = pair
-            path = g.bfs_path(view, dependency, dependent)
-            if path is not None:
-                raise CycleError([dependent, *path[:-1]], edge.type.value)
-            view.add_dependency(dependent, dependency)
+        items = builtins.list(edges)
+        # Many new objects (edges, rows, views): no full GC walks of a large heap meanwhile.
+        with gc_paused(len(items)):
+            known: set[str] = set()  # ids found storable: most come again in the batch
+            batch = [edges_.canonical(e, known) for e in items]
+            return self._writing(lambda: edges_.add_edges(self, batch))
 
     def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
         etype = as_edge_type(type)
@@ -642,4 +614,3 @@ class CypherStore(CypherReads):
 def _loads(record: str) -> dict[str, Any]:
     op: dict[str, Any] = json.loads(record)
     return op
-

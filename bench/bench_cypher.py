@@ -94,7 +94,7 @@ def paired(ours: Callable[[], Any], raw: Callable[[], Any], repeat: int) -> tupl
     return statistics.median(mine), statistics.median(theirs)
 
 
-def bench(kind: str, n: int) -> list[str]:
+def bench(kind: str, n: int, *, writes_only: bool = False) -> list[str]:
     if kind == "falkordb":
         server = graph_servers.start_falkordb()
         ours_name, raw_name = server.fresh_graph(), server.fresh_graph()
@@ -161,6 +161,10 @@ def bench(kind: str, n: int) -> list[str]:
             )
         lines.append(row(f"add_edges {len(dep_edges)} DEPENDS_ON (s)", dep_time, None, unit="s",
                          note="not a target: cycle checks over a random DAG"))  # fmt: skip
+        if writes_only:
+            store.close()
+            raw.close()
+            return lines
 
         rng = random.Random(3)
         ids = [i.id for i in intents]
@@ -218,11 +222,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="intents to build")
     parser.add_argument("--server", choices=["falkordb", "bolt", "both"], default="both")
     parser.add_argument("--bolt-n", type=int, default=None, help="n on the Bolt server")
+    parser.add_argument("--writes-only", action="store_true", help="stop after the writes")
     args = parser.parse_args()
     kinds = ["falkordb", "bolt"] if args.server == "both" else [args.server]
     for kind in kinds:
         n = args.bolt_n if kind == "bolt" and args.bolt_n else args.n
-        print("\n".join(bench(kind, n)), flush=True)
+        print("\n".join(bench(kind, n, writes_only=args.writes_only)), flush=True)
         print()
 
 

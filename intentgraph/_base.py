@@ -15,7 +15,7 @@ import re
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -236,13 +236,15 @@ def _flat(value: dict[str, Any] | list[Any]) -> bool:
     return _SCALARS.issuperset(map(type, items))  # a loop in C: half the time of all()
 
 
-def _plausible_edge(edge: Edge) -> bool:
-    """Cheap re-check of an edge's scalar fields (see ``_plausible``)."""
+def _plausible_edge(edge: Edge, known: Container[str] = ()) -> bool:
+    """Cheap re-check of an edge's scalar fields (see ``_plausible``); ids in ``known``
+    were checked already (``storable_id``)."""
     f = edge.__dict__
     weight, created = f["weight"], f["created_at"]
+    source, target = f["source"], f["target"]
     return (
-        storable_id(f["source"])
-        and storable_id(f["target"])
+        ((type(source) is str and source in known) or storable_id(source))
+        and ((type(target) is str and target in known) or storable_id(target))
         and type(f["type"]) is EdgeType
         and (weight is None or (type(weight) is float and math.isfinite(weight)))
         and type(f["metadata"]) is dict
@@ -251,9 +253,10 @@ def _plausible_edge(edge: Edge) -> bool:
     )
 
 
-def as_edge(value: Edge) -> Edge:
-    """Return a valid edge: ``value`` itself when a cheap check passes (as ``as_intent``)."""
-    if not _plausible_edge(value):
+def as_edge(value: Edge, known: Container[str] = ()) -> Edge:
+    """Return a valid edge: ``value`` itself when a cheap check passes (as ``as_intent``).
+    ``known``: ids already found storable, not checked again."""
+    if not _plausible_edge(value, known):
         return Edge.model_validate(dict(value.__dict__))  # raises the precise error
     if value.metadata:
         try:
