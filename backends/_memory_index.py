@@ -333,7 +333,7 @@ class GraphIndex:
         )
         keys = builtins.list(map(ready_key, map(intents.__getitem__, ready)))
         self._ready.update(keys)
-        self._ready_key.update(zip(ready, keys))
+        self._ready_key.update(zip(ready, keys, strict=True))
         self._index_dirty = False
 
     def _touched(self) -> int:
