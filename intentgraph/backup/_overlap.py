@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from intentgraph._scratch import ScratchDir
-from intentgraph.backup._writer import Progress
+from intentgraph.backup._writer import Progress, report_written
 from intentgraph.errors import BackupError, InvalidEdge, InvalidIntent, StorageError
 from intentgraph.protocol import IntentStorage
 from intentgraph.results import LoadResult
@@ -114,6 +114,7 @@ def load_while_checking(
                 confirm=checker.verdict,  # the verdict covers the graph: no second check
                 graph_checked=True,
             )
+            report_written(progress, result)
         except (InvalidEdge, InvalidIntent) as exc:
             # A store that checks the graph itself (memory, JSON) may refuse before the
             # verdict: what the check says of the backup is the better reason.

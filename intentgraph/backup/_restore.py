@@ -46,7 +46,7 @@ from intentgraph.backup._overlap import (
     load_while_checking,
     worth_overlapping,
 )
-from intentgraph.backup._writer import Progress, write_backup
+from intentgraph.backup._writer import Progress, report_written, write_backup
 from intentgraph.errors import BackupError, InvalidIntent, InvalidURL
 from intentgraph.models import Edge, Intent
 from intentgraph.protocol import IntentStorage
@@ -485,13 +485,15 @@ def apply(plan: RestorePlan, store: IntentStorage, *, progress: Progress | None 
             if progress:
                 progress("loading", done, total)
 
-    return store.bulk_load_json(
+    result = store.bulk_load_json(
         staged("node"),
         staged("edge"),
         replace=plan.mode == "replace",
         expected_changes=plan.expected_changes,
         graph_checked=True,  # over the result, by the first pass (a merge: in a snapshot)
     )
+    report_written(progress, result)
+    return result
 
 
 def restore(

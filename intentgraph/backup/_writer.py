@@ -20,12 +20,22 @@ from intentgraph.backup._format import FORMAT, VERSION
 from intentgraph.errors import StorageError
 from intentgraph.models import utcnow
 from intentgraph.protocol import IntentStorage
+from intentgraph.results import LoadResult
 
-__all__ = ["BackupSummary", "Progress", "write_backup"]
+__all__ = ["BackupSummary", "Progress", "report_written", "write_backup"]
 
 Progress = Callable[[str, int, int | None], None]
 """Called as ``progress(phase, done, total)`` while a long operation runs: ``phase`` is
-``"intents"``, ``"edges"``, ``"checking"`` or ``"loading"``; ``total`` may be None."""
+``"intents"``, ``"edges"``, ``"checking"`` or ``"loading"``; ``total`` may be None. A
+restore reports ``"written"`` once its write is committed (an interrupt after it finds the
+store holding the backup, not as before)."""
+
+
+def report_written(progress: Progress | None, result: LoadResult) -> None:
+    """Tell ``progress`` that a restore's write is committed (the ``"written"`` phase)."""
+    if progress is not None:
+        total = result.intents + result.edges
+        progress("written", total, total)
 
 
 class BackupSummary(BaseModel):

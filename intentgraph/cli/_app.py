@@ -163,6 +163,11 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class InterruptedAfterWrite(click.exceptions.Abort):
+    """Ctrl-C or SIGTERM after a command's write was committed: it is whole, not undone,
+    and the message says so (exit 130 still: the command did not finish)."""
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``) and exit with its code."""
     if threading.current_thread() is threading.main_thread():
@@ -176,9 +181,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         result = cli.main(args=args, prog_name="intentgraph", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
         if debug:
             traceback.print_exc()
+        if isinstance(exc, InterruptedAfterWrite):
+            _fail(130, str(exc), "Interrupted", args)
         _fail(130, "interrupted; nothing was left half done", "Interrupted", args)
     except click.ClickException as exc:  # usage errors: click's own message and hint
         exc.show()

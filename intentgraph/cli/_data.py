@@ -3,11 +3,17 @@ migrate, and shell completion."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from intentgraph.cli._app import cli, options, state, store_option
+from intentgraph.cli._app import InterruptedAfterWrite, cli, options, state, store_option
+
+if TYPE_CHECKING:
+    from intentgraph.backup import Progress
 
 MODES = click.Choice(["replace", "merge"])
 
@@ -60,6 +66,29 @@ def backup(file: str, compress: bool | None) -> None:
     )
 
 
+@contextlib.contextmanager
+def _watching_the_write(st: Any, holds: str) -> Iterator[Progress]:
+    """The progress callback of a restore or copy (bars on a terminal), which notes when
+    the write is committed: Ctrl-C after that says the store ``holds`` it, not that
+    nothing was left half done."""
+    written = False
+    with st.out.progress() as bars:
+
+        def report(phase: str, done: int, total: int | None) -> None:
+            nonlocal written
+            if phase == "written":
+                written = True
+            elif bars is not None:
+                bars(phase, done, total)
+
+        try:
+            yield report
+        except KeyboardInterrupt:
+            if written:
+                raise InterruptedAfterWrite(f"interrupted after the write: {holds}") from None
+            raise
+
+
 def _json(data: object) -> str:
     import json
 
@@ -92,8 +121,6 @@ def restore(file: str, mode: str, dry_run: bool) -> None:
     st = state()
     store = st.open()
     source = sys.stdin.buffer if file == "-" else file
-    with st.out.progress() as progress:
-        summary = run(source, store, mode=mode, dry_run=dry_run, progress=progress)  # type: ignore[arg-type]
 
     def human() -> None:
         verb = "would write" if dry_run else "wrote"
@@ -113,7 +140,9 @@ def restore(file: str, mode: str, dry_run: bool) -> None:
             )
         st.out.line(text)
 
-    st.out.result(summary.model_dump(mode="json"), human)
+    with _watching_the_write(st, f"{store.url} holds the whole backup") as progress:
+        summary = run(source, store, mode=mode, dry_run=dry_run, progress=progress)  # type: ignore[arg-type]
+        st.out.result(summary.model_dump(mode="json"), human)
 
 
 @cli.command()
@@ -138,15 +167,15 @@ def copy(source_url: str, target_url: str, mode: str) -> None:
     st = state()
     source = st.open(source_url)
     target = st.open(target_url)
-    with st.out.progress() as progress:
+    with _watching_the_write(st, f"{target.url} holds the whole copy") as progress:
         summary = copy_store(source, target, mode=mode, progress=progress)  # type: ignore[arg-type]
-    st.out.result(
-        summary.model_dump(mode="json"),
-        lambda: st.out.line(
-            f"copied {summary.written_intents} intents and {summary.written_edges} edges "
-            f"from {source.url} to {target.url} ({mode})"
-        ),
-    )
+        st.out.result(
+            summary.model_dump(mode="json"),
+            lambda: st.out.line(
+                f"copied {summary.written_intents} intents and {summary.written_edges} edges "
+                f"from {source.url} to {target.url} ({mode})"
+            ),
+        )
 
 
 @cli.command()

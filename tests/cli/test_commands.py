@@ -346,6 +346,54 @@ def test_ctrl_c_during_a_restore_exits_130_and_changes_nothing(
         os.killpg(proc.pid, 0)  # nothing of the group is left running
 
 
+# The command, with a real SIGINT sent to itself as soon as the library reports the write
+# committed: the moment a person's Ctrl-C can only just miss.
+INTERRUPTED_AFTER_THE_WRITE = """
+import os, signal, sys
+import intentgraph.backup as b
+real = b.restore
+def restore(*args, progress=None, **kwargs):
+    def report(phase, done, total):
+        if progress is not None:
+            progress(phase, done, total)
+        if phase == "written":
+            os.kill(os.getpid(), signal.SIGINT)
+    return real(*args, progress=report, **kwargs)
+b.restore = restore
+from intentgraph.cli._app import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("size", [40_000, 70_000], ids=["checked-in-turn", "overlapped"])
+def test_ctrl_c_after_a_restore_is_written_says_the_store_holds_the_backup(
+    tmp_path: Path, size: int
+) -> None:
+    source = ig.open_store("memory://")
+    source.bulk_load(
+        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(size)), []
+    )
+    saved = tmp_path / "big.jsonl"
+    backup.write_backup(source, saved)
+    url = url_for("sqlite", tmp_path)
+    fill(url)
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_AFTER_THE_WRITE, "restore", str(saved), "--store", url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment(),
+        timeout=120,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().endswith(
+        f"interrupted after the write: {url} holds the whole backup"
+    )
+    with ig.open_store(url) as store:
+        assert store.count() == size and store.check_integrity() == []
+    assert not list(tmp_path.rglob(".intentgraph-*"))
+
+
 def test_a_restore_killed_half_way_changes_nothing_and_the_next_one_removes_its_files(
     tmp_path: Path,
 ) -> None:
