@@ -58,32 +58,12 @@ def intent_props(
     intent: Intent, *, sanitize: bool, unmet: int = 0, held: int = 0, open_subgoals: int = 0
 ) -> dict[str, Any]:
     """Return the node properties of ``intent`` (every key present; None removes one)."""
-    import pydantic_core
-
-    status = intent.status.value
-    return {
-        "id": intent.id,
-        "name": _clean(intent.name, sanitize),
-        "goal": _clean(intent.goal, sanitize),
-        "status": status,
-        "priority": intent.priority,
-        "session_id": _clean(intent.session_id, sanitize),
-        "version": intent.version,
-        "created_at": intent.created_at.isoformat(),
-        "updated_at": intent.updated_at.isoformat(),
-        "metadata": pydantic_core.to_json(intent.metadata).decode(),
-        "created_us": to_us(intent.created_at),
-        "updated_us": to_us(intent.updated_at),
-        "ik": hex_key(intent.id),
-        "nk": hex_key(intent.name),
-        "search": _clean(search_text(intent), sanitize),
-        "data": intent_to_json(intent),
-        "lease_us": None if intent.lease is None else to_us(intent.lease.expires_at),
-        "unmet": unmet,
-        "held": held,
-        "open_subgoals": open_subgoals,
-        "rp": ready_priority(status, intent.priority, unmet, held, open_subgoals),
-    }
+    props = _present_props(intent, sanitize)
+    props["session_id"] = _clean(intent.session_id, sanitize)
+    props["lease_us"] = None if intent.lease is None else to_us(intent.lease.expires_at)
+    props["unmet"], props["held"], props["open_subgoals"] = unmet, held, open_subgoals
+    props["rp"] = ready_priority(props["status"], intent.priority, unmet, held, open_subgoals)
+    return props
 
 
 def new_intent_row(intent: Intent, *, sanitize: bool, state: bool) -> dict[str, Any]:
@@ -91,9 +71,23 @@ def new_intent_row(intent: Intent, *, sanitize: bool, state: bool) -> dict[str, 
     ``intent_props`` without absent values, so that fewer parameters are written into the
     query text; with the maintained state when ``state`` (a new intent has no edges:
     nothing unmet, held or open), else the query sets it."""
+    row = _present_props(intent, sanitize)
+    if state:
+        row["unmet"] = row["held"] = row["open_subgoals"] = 0
+        if row["status"] in _ACTIONABLE:
+            row["rp"] = intent.priority
+    if intent.session_id is not None:
+        row["session_id"] = _clean(intent.session_id, sanitize)
+    if intent.lease is not None:
+        row["lease_us"] = to_us(intent.lease.expires_at)
+    return row
+
+
+def _present_props(intent: Intent, sanitize: bool) -> dict[str, Any]:
+    """The properties every intent node has, whatever its state."""
     import pydantic_core
 
-    row: dict[str, Any] = {
+    return {
         "id": intent.id,
         "name": _clean(intent.name, sanitize),
         "goal": _clean(intent.goal, sanitize),
@@ -110,15 +104,6 @@ def new_intent_row(intent: Intent, *, sanitize: bool, state: bool) -> dict[str, 
         "search": _clean(search_text(intent), sanitize),
         "data": intent_to_json(intent),
     }
-    if state:
-        row["unmet"] = row["held"] = row["open_subgoals"] = 0
-        if intent.status.value in _ACTIONABLE:
-            row["rp"] = intent.priority
-    if intent.session_id is not None:
-        row["session_id"] = _clean(intent.session_id, sanitize)
-    if intent.lease is not None:
-        row["lease_us"] = to_us(intent.lease.expires_at)
-    return row
 
 
 def edge_props(edge: Edge) -> dict[str, Any]:

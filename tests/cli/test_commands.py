@@ -283,10 +283,8 @@ def writing(db: Path) -> bool:
     return Path(f"{db}-lock").exists() and not lock_is_free(db)
 
 
-def start_restore(tmp_path: Path, size: int) -> tuple[Path, str, subprocess.Popen[str]]:
-    """Back up ``size`` intents, and start restoring them over a filled SQLite store in a
-    session of its own (a signal to its group reaches it and its checker, as from a
-    terminal); return the backup, the store's URL and the process."""
+def big_backup(tmp_path: Path, size: int) -> tuple[Path, str]:
+    """Back up ``size`` intents; return the backup and the URL of a filled SQLite store."""
     source = ig.open_store("memory://")
     source.bulk_load(
         (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(size)), []
@@ -295,6 +293,14 @@ def start_restore(tmp_path: Path, size: int) -> tuple[Path, str, subprocess.Pope
     backup.write_backup(source, saved)
     url = url_for("sqlite", tmp_path)
     fill(url)
+    return saved, url
+
+
+def start_restore(tmp_path: Path, size: int) -> tuple[Path, str, subprocess.Popen[str]]:
+    """Start restoring a backup of ``size`` intents over a filled SQLite store in a session
+    of its own (a signal to its group reaches it and its checker, as from a terminal);
+    return the backup, the store's URL and the process."""
+    saved, url = big_backup(tmp_path, size)
     proc = subprocess.Popen(
         [sys.executable, "-m", "intentgraph", "restore", str(saved), "--store", url],
         stdout=subprocess.PIPE,
@@ -369,14 +375,7 @@ main(sys.argv[1:])
 def test_ctrl_c_after_a_restore_is_written_says_the_store_holds_the_backup(
     tmp_path: Path, size: int
 ) -> None:
-    source = ig.open_store("memory://")
-    source.bulk_load(
-        (ig.Intent(id=f"i{n:06d}", name=f"task {n}", version=1) for n in range(size)), []
-    )
-    saved = tmp_path / "big.jsonl"
-    backup.write_backup(source, saved)
-    url = url_for("sqlite", tmp_path)
-    fill(url)
+    saved, url = big_backup(tmp_path, size)
     done = subprocess.run(
         [sys.executable, "-c", INTERRUPTED_AFTER_THE_WRITE, "restore", str(saved), "--store", url],
         capture_output=True,
