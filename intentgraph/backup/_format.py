@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from intentgraph._base import as_intent, storable_id
-from intentgraph._codec import edge_of, plain_edge_from_line
+from intentgraph._codec import assemble, edge_of, plain_edge_from_line
 from intentgraph.errors import BackupError, InvalidIntent
 from intentgraph.models import (
     Edge,
@@ -56,19 +56,7 @@ _EDGE_FIELDS = frozenset(Edge.model_fields)
 _STATUSES = {s.value: s for s in IntentStatus}
 _TYPES = {t.value: t for t in EdgeType}
 _fromiso = datetime.fromisoformat
-_new = object.__new__
-_set = object.__setattr__
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _assemble(cls: type[Any], fields: dict[str, Any]) -> Any:
-    # What model_construct does, without its per-field defaults: every field is present.
-    obj = _new(cls)
-    _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(fields))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
 
 
 def _utc(value: Any) -> datetime:
@@ -111,7 +99,7 @@ def read_intent(obj: Any, *, text_checked: bool = False) -> tuple[Intent, bool]:
             fields["status"] = _STATUSES[fields["status"]]
             if fields["lease"] is not None:
                 fields["lease"] = Lease.model_validate(fields["lease"])
-            intent = assembled = _assemble(Intent, fields)
+            intent = assembled = assemble(Intent, fields)
         except (ValueError, KeyError, TypeError, InvalidIntent):
             intent = None
     if intent is None:
@@ -158,7 +146,7 @@ def read_edge(obj: Any) -> tuple[Edge, bool]:
                 fields = dict(obj)
                 fields["type"] = _TYPES[obj["type"]]
                 fields["created_at"] = _utc(obj["created_at"])
-                return _assemble(Edge, fields), True
+                return assemble(Edge, fields), True
         except (ValueError, KeyError, TypeError):
             pass
     if not isinstance(obj, dict):
