@@ -229,11 +229,16 @@ def as_intent(value: Any, *, text_checked: bool = False) -> Intent:
 _SCALARS = frozenset({str, int, bool, type(None)})
 
 
-def _flat(value: dict[str, Any] | list[Any]) -> bool:
-    """Whether parsed JSON text (string keys, no lone surrogates) is one level of scalars,
-    which ``check_json`` would accept (the usual metadata): the check is then one pass."""
-    items = value.values() if type(value) is dict else value
-    return _SCALARS.issuperset(map(type, items))  # a loop in C: half the time of all()
+def _flat(value: Any) -> bool:
+    """Whether parsed JSON text (string keys, no lone surrogates) is a scalar or one level
+    of scalars, which ``check_json`` would accept (the usual metadata): the check is then
+    one pass. A float is not flat here: ``check_json`` checks that it is finite."""
+    kind = type(value)
+    if kind is dict:
+        return _SCALARS.issuperset(map(type, value.values()))  # a loop in C: half of all()
+    if kind is list:
+        return _SCALARS.issuperset(map(type, value))
+    return kind in _SCALARS  # success_criteria may be any JSON value
 
 
 def _plausible_edge(edge: Edge, known: Container[str] = ()) -> bool:

@@ -34,11 +34,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def fill(store: StoreBase) -> None:
     store.put_many(
         [
-            ig.Intent(id="root", name="ship v1", goal="release\nversion 1", priority=1),
+            # Scalar success criteria: a restore's checks once failed on them.
+            ig.Intent(
+                id="root", name="ship v1", goal="release\nversion 1", priority=1, success_criteria=3
+            ),
             ig.Intent(id="build", name="build", metadata={"tags": ["ci", "é"], "n": 1.5}),
             ig.Intent(id="docs", name="docs 'quoted' \"x\"", status=ig.IntentStatus.SUSPENDED),
             ig.Intent(id="tag", name="tag", constraints={"deadline": "friday"}),
-            ig.Intent(id="z-lonely", name="orphan", session_id="s1"),
+            ig.Intent(id="z-lonely", name="orphan", session_id="s1", success_criteria=2.5),
         ]
     )
     store.claim("build", worker="w1")

@@ -178,3 +178,34 @@ def test_nul_characters_are_stored_and_read_back_exactly(store: StoreBase, store
         assert [i.id for i in store.list(session_id="s\x00")] == ["a"]
     finally:
         store.close()
+
+
+SUCCESS_CRITERIA = [
+    5,
+    -(2**63),
+    2.5,
+    1e-300,
+    True,
+    False,
+    0,
+    "",
+    "done",
+    [],
+    [1, "a"],
+    {"k": [1.5]},
+]
+
+
+def test_success_criteria_of_every_json_kind_is_read_back_after_a_reopen(
+    store: StoreBase, store_url: str
+) -> None:
+    # A scalar success_criteria once made a JSON store unreadable after a reopen.
+    for n, value in enumerate(SUCCESS_CRITERIA):
+        put(store, f"i{n}", success_criteria=value)
+    store = reopened(store, store_url)
+    try:
+        for n, value in enumerate(SUCCESS_CRITERIA):
+            got = store.get(f"i{n}").success_criteria
+            assert got == value and type(got) is type(value)
+    finally:
+        store.close()
