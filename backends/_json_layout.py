@@ -30,13 +30,17 @@ class LayoutError(Exception):
 
 
 def iter_document(
-    fh: BinaryIO, plain_edge: Callable[[bytes], Any] | None = None
+    fh: BinaryIO,
+    plain_edge: Callable[[bytes], Any] | None = None,
+    intent: Callable[[bytes], Any] | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """Yield ``("frame", {key: value})`` for the keys before the records, then
     ``("intents", record)`` and ``("edges", record)`` for each record, in file order.
 
     ``plain_edge``: reads an edge record's text without parsing it, or returns None; what
     it reads is yielded as ``("plain_edge", value)`` instead of the parsed record.
+    ``intent``: reads an intent record's text, or returns None; what it reads is yielded
+    as ``("intent", value)`` instead of the parsed record.
 
     Raises:
         LayoutError: a line does not fit the layout (nothing about the file's validity).
@@ -52,9 +56,9 @@ def iter_document(
     else:
         raise LayoutError('no "intents" line')
     yield "frame", _frame(frame_lines)
-    yield from _section(lines, b"intents", line, b'  "intents": [', b"  ],\n")
+    yield from _section(lines, b"intents", line, b'  "intents": [', b"  ],\n", intent, "intent")
     line = next(lines, b"")
-    yield from _section(lines, b"edges", line, b'  "edges": [', b"  ]\n", plain_edge)
+    yield from _section(lines, b"edges", line, b'  "edges": [', b"  ]\n", plain_edge, "plain_edge")
     if next(lines, None) != b"}\n" or next(lines, None) is not None:
         raise LayoutError("the file does not end with '}'")
 
@@ -78,10 +82,12 @@ def _section(
     opening: bytes,
     start: bytes,
     end: bytes,
-    plain: Callable[[bytes], Any] | None = None,
+    read: Callable[[bytes], Any] | None = None,
+    read_kind: str = "",
 ) -> Iterator[tuple[str, Any]]:
-    """The records of one array, from its opening line to its closing one (``plain``:
-    see ``iter_document``)."""
+    """The records of one array, from its opening line to its closing one (``read``: a
+    reader of a record's text, whose values are yielded as ``read_kind``; see
+    ``iter_document``)."""
     kind = name.decode()
     empty = start + b"]" + end[3:]  # '  "intents": [],\n' or '  "edges": []\n'
     if opening == empty:
@@ -102,10 +108,10 @@ def _section(
             text, last = line[4:-1], True
         else:
             raise LayoutError(f"a line in {kind} is not a record")
-        if plain is not None:
-            value = plain(text)
+        if read is not None:
+            value = read(text)
             if value is not None:
-                yield "plain_edge", value
+                yield read_kind, value
                 continue
         try:
             # Values are mostly unique (names, ids, times): caching them costs more than it saves.

@@ -41,6 +41,7 @@ from intentgraph._codec import (
     plain_edge_from_fields,
     plain_edge_from_line,
 )
+from intentgraph._record_text import intent_from_line
 from intentgraph._transactions import Level, gc_paused
 from intentgraph._url import ParsedURL, check_query, query_flag
 from intentgraph.backends._json_layout import LayoutError, iter_document
@@ -211,7 +212,7 @@ class JsonFileStore(MemoryStore):
         memory at a time), else whole."""
         try:
             try:
-                self._read_records(iter_document(fh, plain_edge_from_line))
+                self._read_records(iter_document(fh, plain_edge_from_line, intent_from_line))
                 return
             except LayoutError:
                 self._intents.clear()
@@ -261,11 +262,14 @@ class JsonFileStore(MemoryStore):
                     key = (source, target, etype)
                     raise StoreCorrupted(f"{self.path}: edge {key} appears twice")
                 continue
-            if kind == "intents":
-                try:
-                    intent = _stored_intent(fields)
-                except InvalidIntent as exc:
-                    raise self._unreadable("intent", len(intents) + 1, exc) from exc
+            if kind == "intent" or kind == "intents":
+                if kind == "intent":  # most intents: read and checked from their text
+                    intent = fields
+                else:
+                    try:
+                        intent = _stored_intent(fields)
+                    except InvalidIntent as exc:
+                        raise self._unreadable("intent", len(intents) + 1, exc) from exc
                 if intent.id in intents:
                     raise StoreCorrupted(f"{self.path}: intent {intent.id!r} appears twice")
                 intents[intent.id] = intent

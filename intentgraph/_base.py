@@ -19,7 +19,7 @@ from collections.abc import Callable, Container, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
-from intentgraph._codec import SHARED_EDGE_FIELDS, SHARED_INTENT_FIELDS
+from intentgraph._codec import SHARED_EDGE_FIELDS, SHARED_INTENT_FIELDS, assemble
 from intentgraph._queries import GraphQueries
 from intentgraph._transactions import Level, Transaction, TransactionalStore, gc_paused
 from intentgraph._whole import WholeStore
@@ -95,21 +95,11 @@ def _copy_json(value: Any) -> Any:
     return value
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
 def with_version(intent: Intent, version: int) -> Intent:
     """Return a shallow copy of a valid intent with another ``version`` (no re-validation)."""
-    copy = Intent.__new__(Intent)
     fields = intent.__dict__.copy()
     fields["version"] = version
-    _set = object.__setattr__
-    _set(copy, "__dict__", fields)
-    _set(copy, "__pydantic_fields_set__", intent.__pydantic_fields_set__.copy())
-    _set(copy, "__pydantic_extra__", None)
-    _set(copy, "__pydantic_private__", None)
-    return copy
+    return assemble(Intent, fields, intent.__pydantic_fields_set__.copy())  # type: ignore[no-any-return]
 
 
 def clone(intent: Intent) -> Intent:
@@ -122,12 +112,7 @@ def clone(intent: Intent) -> Intent:
         fields[name] = _copy_json(fields[name])  # empty containers too: they can be filled
     # What model_copy does, without its generic path: no private or extra fields here. A
     # copy handed out gets its own set of field names (never the stores' shared one).
-    copy = _new(Intent)
-    _set(copy, "__dict__", fields)
-    _set(copy, "__pydantic_fields_set__", set(intent.__pydantic_fields_set__))
-    _set(copy, "__pydantic_extra__", None)
-    _set(copy, "__pydantic_private__", None)
-    return copy
+    return assemble(Intent, fields, set(intent.__pydantic_fields_set__))  # type: ignore[no-any-return]
 
 
 def clone_edge(edge: Edge) -> Edge:
@@ -239,6 +224,19 @@ def _flat(value: Any) -> bool:
     if kind is list:
         return _SCALARS.issuperset(map(type, value))
     return kind in _SCALARS  # success_criteria may be any JSON value
+
+
+def check_stored_json(fields: dict[str, Any]) -> bool:
+    """Whether the JSON fields of an intent record parsed from text by pydantic_core (no
+    lone surrogates) hold JSON every store can hold (``as_intent``'s check, as a verdict)."""
+    for name in JSON_FIELDS:
+        value = fields[name]
+        if value and not _flat(value):
+            try:
+                check_json(value, name)
+            except ValueError:
+                return False
+    return True
 
 
 def _plausible_edge(edge: Edge, known: Container[str] = ()) -> bool:

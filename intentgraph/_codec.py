@@ -22,6 +22,7 @@ from collections.abc import Container
 from datetime import UTC, datetime
 from typing import Any
 
+import pydantic
 import pydantic_core
 
 from intentgraph.errors import InvalidIntent, StoreCorrupted
@@ -59,7 +60,6 @@ def _from_json(data: str | bytes) -> Any:
 
 _fromiso = datetime.fromisoformat
 _new = object.__new__
-_set = object.__setattr__
 _INTENT_FIELDS = frozenset(Intent.model_fields)
 _EDGE_FIELDS = frozenset(Edge.model_fields)
 _STATUSES = {s.value: s for s in IntentStatus}
@@ -101,14 +101,22 @@ def edge_to_json(edge: Edge) -> str:
     return _to_json(edge_fields(edge)).decode()
 
 
+# pydantic's BaseModel keeps its state in these four slots; their descriptors' own setters
+# are a third cheaper than object.__setattr__, which looks each one up by name.
+_SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+_SET_DICT, _SET_FIELDS_SET, _SET_EXTRA, _SET_PRIVATE = (
+    pydantic.BaseModel.__dict__[slot].__set__ for slot in _SLOTS
+)
+
+
 def assemble(cls: type[Any], fields: dict[str, Any], fields_set: set[str] | None = None) -> Any:
     """What ``model_construct`` builds, minus its per-field defaults (every field is in
     ``fields``, already checked); ``fields_set`` defaults to a set of its own."""
     obj = _new(cls)
-    _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(fields) if fields_set is None else fields_set)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
+    _SET_DICT(obj, fields)
+    _SET_FIELDS_SET(obj, set(fields) if fields_set is None else fields_set)
+    _SET_EXTRA(obj, None)
+    _SET_PRIVATE(obj, None)
     return obj
 
 
