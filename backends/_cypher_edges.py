@@ -16,9 +16,15 @@ from intentgraph._base import as_edge, canonical_edge, dependency_pair
 from intentgraph._codec import edge_from_json, edge_of
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import load
-from intentgraph.backends._cypher_exec import sent_ahead
+from intentgraph.backends._cypher_exec import made_ahead
 from intentgraph.backends._cypher_rows import edge_props, edge_row
-from intentgraph.errors import CycleError, MissingEndpoint, MultipleParents, SelfLoop
+from intentgraph.errors import (
+    CycleError,
+    MissingEndpoint,
+    MultipleParents,
+    SelfLoop,
+    StorageError,
+)
 from intentgraph.models import Edge, EdgeType
 
 if TYPE_CHECKING:
@@ -46,33 +52,48 @@ CREATE_PARAMS: dict[str, dict[str, Any]] = {
 
 
 def add_edges(store: CypherStore, batch: builtins.list[Edge]) -> builtins.list[Edge]:
-    """Check and write a batch of canonical edges inside the store's write transaction."""
+    """Check and write a batch of canonical edges inside the store's write transaction.
+
+    The batch is checked and written a segment of ``CHUNK`` edges at a time, in order: the
+    next segment is checked and its queries' parameters built and encoded (in a second
+    thread on FalkorDB, see ``made_ahead``) while the server writes this one. Endpoints are
+    not looked up first: each write says how many edges it wrote, and one that wrote fewer
+    than it was given, or a check that fails, asks which endpoints are missing (so that
+    the first edge at fault, in the batch's order, is named as memory names it); a failure
+    is rolled back with everything written before it.
+    """
     if not batch:
         return []
-    x = store._x
-    ends = list({e.source: None for e in batch} | {e.target: None for e in batch})
+    view = g.GraphView(store._x, preload=len(batch) >= BULK)
+    stored = _stored_edges(store, view, batch)
+    store._tx_facts()
+    base = store._feed_last
+    assert base is not None
+    writer = _Writer(store, batch, view, stored, base)
+    segments = [range(k, min(k + g.CHUNK, len(batch))) for k in range(0, len(batch), g.CHUNK)]
+    try:
+        # A view read whole answers without queries: only then are checks made ahead.
+        made_ahead(segments, writer.check, writer.send, threaded=view.complete and store._x.encodes)
+    except (CycleError, MultipleParents):
+        if writer.failed_at is not None:  # a missing endpoint before it comes first
+            _raise_missing(store, batch[: writer.failed_at + 1])
+        raise
+    # Adding a parent never releases anything; it holds the new child's subtree only when
+    # the parent is held or holding (the rest of the state moved in the queries above).
+    g.refresh_held(store._x, writer.held)
+    return writer.result  # built by this call: no one else holds them
+
+
+def _raise_missing(store: CypherStore, edges: Sequence[Edge]) -> None:
+    """Raise ``MissingEndpoint`` for the first of ``edges`` with an end not stored, if any."""
+    ends = list({e.source: None for e in edges} | {e.target: None for e in edges})
     missing: set[str] = set()
     for part in g.chunks(ends):
-        missing.update(r[0] for r in x.run(load("missing"), {"ids": list(part)}))
-    view = g.GraphView(x, preload=len(batch) >= BULK)
-    stored = _stored_edges(store, view, batch)
-    result: builtins.list[Edge] = []
-    written: dict[tuple[str, str, str], Edge] = {}
-    for edge in batch:
-        if missing and (edge.source in missing or edge.target in missing):
-            for end, role in ((edge.source, "source"), (edge.target, "target")):
-                if end in missing:
-                    raise MissingEndpoint(end, role)
-        key = (edge.source, edge.target, _VALUE[edge.type])
-        old = written.get(key) or (edge_from_json(stored[key]) if key in stored else None)
-        if old is not None:
-            edge = edge.model_copy(update={"created_at": old.created_at})
-        else:
-            _check_invariants(view, edge)
-        written[key] = edge
-        result.append(edge)
-    _write_edges(store, result, written, stored)
-    return result  # built by this call: no one else holds them
+        missing.update(r[0] for r in store._x.run(load("missing"), {"ids": list(part)}))
+    for edge in edges:
+        for end, role in ((edge.source, "source"), (edge.target, "target")):
+            if end in missing:
+                raise MissingEndpoint(end, role)
 
 
 def _stored_edges(
@@ -93,71 +114,120 @@ def _stored_edges(
     return stored
 
 
-def _write_edges(
-    store: CypherStore,
-    result: builtins.list[Edge],
-    written: dict[tuple[str, str, str], Edge],
-    stored: dict[tuple[str, str, str], str],
-) -> None:
-    """Write the checked edges: new subgoal and blocking edges with the queries that also
-    write their change-feed records and the maintained state (``_CREATE``), the rest with
-    ``create_edges``/``merge_edges`` and the remaining feed records on the first query."""
-    store._tx_facts()
-    base = store._feed_last
-    assert base is not None
-    seq: dict[tuple[str, str, str], int] = {}  # a new key's record, made by its row
-    explicit: builtins.list[dict[str, Any]] = []
-    for k, e in enumerate(result, start=1):
-        key = (e.source, e.target, _VALUE[e.type])
-        if key not in seq and key not in stored and key[2] in CREATE:
-            seq[key] = base + k
-        else:
-            explicit.append(
-                {"seq": base + k, "op": "add_edge", "intent_id": e.source,
-                 "target": e.target, "type": key[2], "status": None}
-            )  # fmt: skip
-    groups: builtins.list[tuple[str, builtins.list[tuple[str, str, str]]]] = [
-        (CREATE[t], [k for k in seq if k[2] == t]) for t in CREATE
-    ]
-    groups.append(("create_edges", [k for k in written if k not in stored and k not in seq]))
-    groups.append(("merge_edges", [k for k in written if k in stored]))
-    jobs = [(name, part) for name, group in groups for part in g.chunks(group)]
-    held: builtins.list[str] = []
+_Key = tuple[str, str, str]
+_Job = tuple[str, builtins.list[_Key], dict[str, Any], dict[str, Any]]
 
-    def build(job: tuple[str, Sequence[tuple[str, str, str]]]) -> dict[str, Any]:
-        name, part = job
-        if name in CREATE_PARAMS:
-            return {"rows": [typed_row(written[k], seq[k]) for k in part]}
-        return {"rows": [edge_row(written[k]) for k in part]}
 
-    def send(job: tuple[str, Sequence[tuple[str, str, str]]], params: dict[str, Any]) -> None:
-        name, part = job
-        undo: dict[str, Any]
-        if name in CREATE_PARAMS:  # new edges of one type: a compact record
-            ends = " ".join(f"{s} {t}" for s, t, _ in part)
-            undo = {"op": "drop_edges", "type": part[0][2], "ends": ends}
-        else:
-            undo = {
-                "op": "drop_edges_and_restore",
-                "drop": [
+class _Writer:
+    """The checks and writes of one ``add_edges`` call, a segment at a time (in order).
+
+    ``check`` (which may run in a second thread) checks a segment against the view, then
+    builds and encodes its queries: new subgoal and blocking edges with the queries of their
+    type that also write their change-feed records and the maintained state (``CREATE``),
+    other new edges with ``create_edges``, edges stored already (or written by an earlier
+    segment) with ``merge_edges``, their feed records on the segment's first query, which
+    also moves the feed's counter past the segment's records. ``send`` runs them."""
+
+    def __init__(
+        self,
+        store: CypherStore,
+        batch: builtins.list[Edge],
+        view: g.GraphView,
+        stored: dict[_Key, str],
+        base: int,
+    ) -> None:
+        self.store = store
+        self.batch = batch
+        self.view = view
+        self.stored = stored
+        self.base = base  # the feed's position before the call: edge k's record is base + k + 1
+        self.written: dict[_Key, Edge] = {}  # by earlier segments: their last version
+        self.result: builtins.list[Edge] = []
+        self.held: builtins.list[str] = []
+        self.failed_at: int | None = None  # the edge whose check failed
+
+    def check(self, segment: range) -> tuple[int, builtins.list[_Job], builtins.list[Any]]:
+        batch, stored, written, base = self.batch, self.stored, self.written, self.base
+        mine: dict[_Key, Edge] = {}  # this segment's keys, their last version
+        prior: dict[_Key, Edge] = {}  # written by an earlier segment: the version to restore
+        seq: dict[_Key, int] = {}  # a new key's record, made by its row
+        explicit: builtins.list[dict[str, Any]] = []
+        for k in segment:
+            edge = batch[k]
+            key = (edge.source, edge.target, _VALUE[edge.type])
+            old = mine.get(key)
+            if old is None:
+                old = written.get(key)
+                if old is not None:
+                    prior[key] = old
+                elif key in stored:
+                    old = edge_from_json(stored[key])
+            if old is not None:
+                edge = edge.model_copy(update={"created_at": old.created_at})
+            else:
+                try:
+                    _check_invariants(self.view, edge)
+                except BaseException:
+                    self.failed_at = k
+                    raise
+            mine[key] = edge
+            self.result.append(edge)
+            if old is None and key[2] in CREATE:
+                seq[key] = base + k + 1
+            else:
+                explicit.append(
+                    {"seq": base + k + 1, "op": "add_edge", "intent_id": edge.source,
+                     "target": edge.target, "type": key[2], "status": None}
+                )  # fmt: skip
+        written.update(mine)
+        x = self.store._x
+        jobs: builtins.list[_Job] = []
+        for etype, name in CREATE.items():
+            part = [k for k in seq if k[2] == etype]
+            if part:
+                rows = [typed_row(mine[k], seq[k]) for k in part]
+                params = {k: x.encode(v) for k, v in CREATE_PARAMS[name].items()}
+                params["rows"] = x.encode(rows)
+                ends = " ".join(f"{s} {t}" for s, t, _ in part)
+                jobs.append((name, part, params, {"op": "drop_edges", "type": etype, "ends": ends}))
+        new = [k for k in mine if k not in seq and k not in stored and k not in prior]
+        again = [k for k in mine if k in stored or k in prior]
+        for name, part in (("create_edges", new), ("merge_edges", again)):
+            if part:
+                restore = [
+                    edge_row(prior[k]) if k in prior else edge_row(edge_from_json(stored[k]))
+                    for k in part
+                    if k in prior or k in stored
+                ]
+                drop = [
                     {"source": s, "target": t, "type": et}
                     for s, t, et in part
-                    if (s, t, et) not in stored
-                ],
-                "restore": [edge_row(edge_from_json(stored[k])) for k in part if k in stored],
-            }
-        # The first query moves the feed's counter past every record of the call.
-        first = job is jobs[0]
-        params = {**params, **CREATE_PARAMS.get(name, {})}
-        found = store._change_numbered(
-            name, params, undo, explicit if first else [], len(result) if first else 0
-        )
-        held.extend(r[0] for r in found or ())
+                    if (s, t, et) not in stored and (s, t, et) not in prior
+                ]
+                rows = [edge_row(mine[k]) for k in part]
+                undo = {"op": "drop_edges_and_restore", "drop": drop, "restore": restore}
+                jobs.append((name, part, {"rows": x.encode(rows)}, undo))
+        return len(segment), jobs, explicit
 
-    sent_ahead(store._x, jobs, build, send)
-    # Adding a parent never releases anything; it holds the new child's subtree only when
-    # the parent is held or holding (the rest of the state moved in the queries above).
-    g.refresh_held(store._x, held)
+    def send(self, made: tuple[int, builtins.list[_Job], builtins.list[Any]]) -> None:
+        count, jobs, explicit = made
+        for k, (name, part, params, undo) in enumerate(jobs):
+            # The segment's first query moves the feed's counter past all its records.
+            first = k == 0
+            found = self.store._change_numbered(
+                name, params, undo, explicit if first else [], count if first else 0
+            )
+            if name == "merge_edges":
+                continue  # edges stored already: their ends are there
+            wrote, *rest = found[0]
+            if wrote < len(part):
+                _raise_missing(self.store, self.batch)
+                raise StorageError(
+                    f"{self.store._x.where} wrote {wrote} of {len(part)} new edges, "
+                    "yet every endpoint is stored"
+                )
+            for children in rest[0] if rest else ():
+                self.held.extend(children)
 
 
 def _check_invariants(view: g.GraphView, edge: Edge) -> None:

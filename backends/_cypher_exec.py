@@ -26,6 +26,7 @@ __all__ = [
     "Stage",
     "interrupt_inside",
     "is_foreign_timeout",
+    "made_ahead",
     "quietly",
     "retrying",
     "schema_row",
@@ -284,26 +285,41 @@ def sent_ahead(
 
     On an executor that encodes parameters itself (FalkorDB: as much client time as the
     server spends on the query), the next part's parameters are built and encoded in a
-    second thread while the server runs this part's query: the main thread then waits on its
-    socket, without the GIL. The second thread only computes values; everything sent, and
-    every error, stays in the calling thread. A failure leaves at most one build running,
+    second thread while the server runs this part's query (``made_ahead``).
+    """
+
+    def make(part: P) -> tuple[P, dict[str, Any]]:
+        return part, {k: x.encode(v) for k, v in build(part).items()}
+
+    made_ahead(parts, make, lambda made: send(*made), threaded=x.encodes)
+
+
+def made_ahead(
+    parts: Sequence[P],
+    make: Callable[[P], T],
+    use: Callable[[T], object],
+    *,
+    threaded: bool,
+) -> None:
+    """Call ``use(make(part))`` for each part in turn; ``threaded``: the next part's ``make``
+    runs in a second thread while this part's ``use`` waits on its socket, without the GIL.
+
+    ``make`` must only compute (it sends nothing, and no one else touches what it changes
+    meanwhile); everything sent, and every error, stays in the calling thread: an error of
+    ``make`` is raised there, in its turn. A failure leaves at most one ``make`` running,
     whose result is dropped.
     """
-    if len(parts) < 2 or not x.encodes:
+    if len(parts) < 2 or not threaded:
         for part in parts:
-            send(part, build(part))
+            use(make(part))
         return
-
-    def make(part: P) -> dict[str, Any]:
-        return {k: x.encode(v) for k, v in build(part).items()}
-
     pool = ThreadPoolExecutor(1, thread_name_prefix="intentgraph-encode")
     try:
         future = pool.submit(make, parts[0])
-        for k, part in enumerate(parts):
-            params = future.result()
+        for k in range(len(parts)):
+            made = future.result()
             if k + 1 < len(parts):
                 future = pool.submit(make, parts[k + 1])
-            send(part, params)
+            use(made)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

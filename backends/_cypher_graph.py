@@ -204,6 +204,11 @@ class GraphView:
             for dependent, dependency in x.run(load("cycles_check")):
                 self._deps.setdefault(dependent, []).append(dependency)
 
+    @property
+    def complete(self) -> bool:
+        """Whether the view was read whole: it then answers without a query."""
+        return self._complete
+
     def parent(self, intent_id: str) -> str | None:
         if intent_id not in self._parent:
             if self._complete:

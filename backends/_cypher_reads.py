@@ -23,7 +23,7 @@ from intentgraph._base import (
     pick_direction,
     storable_id,
 )
-from intentgraph._codec import edge_from_json, intent_from_json, tree_node
+from intentgraph._codec import edge_from_json, intent_from_json, intents_from_json, tree_node
 from intentgraph._queries import Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _cypher_graph as g
@@ -254,7 +254,7 @@ class CypherReads(StoreBase):
         order = sorted(n for n in dist if n in data)  # not in data: deleted meanwhile
         order.sort(key=dist.__getitem__)  # stable: by distance, then id
         with gc_paused(len(order)):
-            return [intent_from_json(data[n]) for n in order]
+            return intents_from_json([data[n] for n in order])
 
     def _walk(self, intent_id: str, kind: str) -> _Reached | None:
         """Breadth first over the edges ``<kind>_reach.cypher`` reads: one query follows

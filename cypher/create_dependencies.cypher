@@ -1,7 +1,8 @@
 // create dependencies: add DEPENDS_ON edges known to be new (add_edges, after its checks),
 // with their change-feed records in one IntentChange node (see put_intents.cypher), and count the new unmet dependencies into each
 // dependent's unmet (and rp) in the same query.
-// Returns: nothing. Parameters: $rows, a list of {source, target, seq, props} maps (as for
+// Returns: how many edges it wrote (fewer than the rows: an endpoint is not stored, which
+// add_edges then names). Parameters: $rows, a list of {source, target, seq, props} maps (as for
 // create_subgoals.cypher); $done (the completed status), $actionable (the actionable statuses).
 :param rows => [{source: 'a', target: 'b', seq: 1, props: {data: '{}', created_at: '2025-01-01T00:00:00Z', metadata: '{}'}}];
 :param done => 'completed'; :param actionable => ['active'];
@@ -10,12 +11,13 @@ MATCH (s:Intent {id: r.source})
 MATCH (t:Intent {id: r.target})
 CREATE (s)-[e:DEPENDS_ON]->(t)
 SET e = r.props
-WITH s, sum(CASE WHEN t.status = $done THEN 0 ELSE 1 END) AS added
-WITH s, s.unmet + added AS unmet
+WITH s, sum(CASE WHEN t.status = $done THEN 0 ELSE 1 END) AS added, count(*) AS made
+WITH s, made, s.unmet + added AS unmet
 SET s.unmet = unmet,
     s.rp = CASE WHEN s.status IN $actionable AND unmet = 0 AND s.held = 0
                      AND s.open_subgoals = 0 THEN s.priority END
-WITH count(*) AS dependents
+WITH sum(made) AS made
 CREATE (:IntentChange {seq: $rows[size($rows) - 1].seq, first: $rows[0].seq,
                        seqs: [r IN $rows | r.seq], op: 'add_edge', type: 'DEPENDS_ON',
                        intent_ids: [r IN $rows | r.source], targets: [r IN $rows | r.target]})
+RETURN made

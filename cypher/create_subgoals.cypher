@@ -2,8 +2,10 @@
 // with their change-feed records in one IntentChange node (see put_intents.cypher), and count the new open subgoals into each parent's
 // open_subgoals (and rp) in the same query: one query per batch does the write and the
 // maintained state. A child had no parent before (one parent each), so nothing held it.
-// Returns: the children whose new parent is held or holding (suspended, failed, archived):
-// intentgraph then recomputes held in their subtrees (refresh_held.cypher).
+// Returns: one row: how many edges it wrote (fewer than the rows: an endpoint is not stored,
+// which add_edges then names), and lists of the children whose new parent is held or holding
+// (suspended, failed, archived): intentgraph recomputes held in their subtrees
+// (refresh_held.cypher).
 // Parameters: $rows, a list of {source, target, seq, props} maps (seq: the change number of
 // its feed record, ascending; props as for merge_edges.cypher); $finished (the finished subgoal
 // statuses), $holding (the holding statuses), $actionable (the actionable statuses).
@@ -16,16 +18,13 @@ MATCH (t:Intent {id: r.target})
 CREATE (s)-[e:IS_SUBGOAL_OF]->(t)
 SET e = r.props
 WITH t, collect(CASE WHEN t.held = 1 OR t.status IN $holding THEN s.id END) AS held,
-     sum(CASE WHEN s.status IN $finished THEN 0 ELSE 1 END) AS added
-WITH t, held, t.open_subgoals + added AS open
+     sum(CASE WHEN s.status IN $finished THEN 0 ELSE 1 END) AS added, count(*) AS made
+WITH t, held, made, t.open_subgoals + added AS open
 SET t.open_subgoals = open,
     t.rp = CASE WHEN t.status IN $actionable AND t.unmet = 0 AND t.held = 0 AND open = 0
                 THEN t.priority END
-WITH collect(held) AS held
+WITH collect(held) AS held, sum(made) AS made
 CREATE (:IntentChange {seq: $rows[size($rows) - 1].seq, first: $rows[0].seq,
                        seqs: [r IN $rows | r.seq], op: 'add_edge', type: 'IS_SUBGOAL_OF',
                        intent_ids: [r IN $rows | r.source], targets: [r IN $rows | r.target]})
-WITH held
-UNWIND held AS children
-UNWIND children AS child
-RETURN child
+RETURN made, held

@@ -18,7 +18,7 @@ names the problem.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +43,7 @@ __all__ = [
     "intent_from_json",
     "intent_from_written",
     "intent_to_json",
+    "intents_from_json",
     "intents_from_json_array",
     "plain_edge_from_fields",
     "plain_edge_from_line",
@@ -251,6 +252,24 @@ def intent_from_json(data: str | bytes) -> Intent:
         return Intent.model_validate_json(data)
     except InvalidIntent as exc:
         raise StoreCorrupted(f"a stored intent cannot be read back: {exc}") from exc
+
+
+def intents_from_json(blobs: Sequence[str]) -> list[Intent]:
+    """``intent_from_json`` of each, their JSON parsed in one call: for a closure's hundred
+    records, a call each cost as much again as the parsing."""
+    try:
+        parsed = _from_json("[" + ",".join(blobs) + "]")
+    except ValueError:
+        parsed = None
+    if type(parsed) is not list or len(parsed) != len(blobs):  # one of them is broken
+        return [intent_from_json(b) for b in blobs]
+    intents = []
+    for fields, blob in zip(parsed, blobs, strict=True):
+        try:
+            intents.append(intent_from_fields(fields))
+        except _SHAPE_ERRORS:
+            intents.append(intent_from_json(blob))
+    return intents
 
 
 def edge_from_json(data: str | bytes) -> Edge:
