@@ -3,6 +3,7 @@ the general reader builds from the parsed record, and never what that reader ref
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from typing import Any
 
@@ -15,8 +16,10 @@ from intentgraph._codec import intent_fields
 from intentgraph._record_text import intent_from_line
 from intentgraph.backends.jsonfile import _stored_intent
 from intentgraph.errors import InvalidIntent
-from intentgraph.models import Intent, IntentStatus
+from intentgraph.models import ID_PATTERN, Intent, IntentStatus
 from tests.test_properties import json_values, valid_intents
+
+ID = re.compile(ID_PATTERN)
 
 
 def general(text: bytes) -> Intent | None:
@@ -47,7 +50,7 @@ def as_written(intent: Intent) -> dict[str, Any]:
 
 
 HOSTILE: dict[str, list[Any]] = {
-    "id": ["", "has space", "ctl\x01", "x" * 201, 5, None],
+    "id": ["", "has space", "ctl\x01", "x" * 201, "x" * 200, "é" * 201, 5, None],
     "name": ["", " ", "\t\n", "\u2003", "x" * 501, "x" * 500, 1, None],
     "goal": ["x" * 100_001, None, 0],
     "original_request": [1, ["x"]],
@@ -129,3 +132,16 @@ def test_a_missing_or_extra_key_or_a_lease_is_left_to_the_general_reader() -> No
         text = pydantic_core.to_json(intent_fields(store.claim("a", worker="w")))
     assert intent_from_line(text) is None
     assert general(text) is not None, "a valid leased record is read the general way"
+
+
+def test_the_id_pattern_reads_every_character_as_pythons_re_does() -> None:
+    # The fast path checks ids with Rust's regex engine; the general way with Python's re.
+    # Every blank Unicode knows lies below U+3100.
+    fields = as_written(ig.Intent(id="a", name="a"))
+    for point in [*range(0x3100), 0xFEFF, 0x1F600, 0x10FFFF]:
+        if 0xD800 <= point < 0xE000:
+            continue  # lone surrogates: refused by the parser, before any pattern
+        intent_id = f"a{chr(point)}b"
+        text = pydantic_core.to_json(fields | {"id": intent_id})
+        fast = intent_from_line(text)
+        assert (fast is not None) == (ID.fullmatch(intent_id) is not None), hex(point)
