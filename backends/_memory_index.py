@@ -66,6 +66,10 @@ class GraphIndex:
         self._held: set[str] = set()
         self._ready: SortedList = SortedList()  # of ReadyKey
         self._ready_key: dict[str, ReadyKey] = {}
+        # The ready ids a rebuild found, not yet put in order (None: _ready holds them all).
+        # Ordering them is a tenth of a JSON store's open: it waits for the first read of
+        # the order; writes meanwhile only add or remove ids here.
+        self._ready_unordered: set[str] | None = None
         # Bumped at every change of a blocking edge: top blockers are kept per version.
         self._blocking_version = 0
         self._blockers: tuple[int, ReachIndex] | None = None
@@ -254,6 +258,13 @@ class GraphIndex:
             and intent_id not in self._open
             and intent_id not in self._held
         )
+        unordered = self._ready_unordered
+        if unordered is not None:
+            if ready:
+                unordered.add(intent_id)
+            else:
+                unordered.discard(intent_id)
+            return
         key = self._ready_key.get(intent_id)
         if ready:
             assert intent is not None
@@ -287,6 +298,7 @@ class GraphIndex:
         self._leased.clear()
         self._held.clear()
         self._ready.clear()
+        self._ready_unordered = set()
         self._edge_counts = dict.fromkeys(EdgeType, 0)
         intents = self._intents
         by_status: dict[IntentStatus, builtins.list[str]] = {s: [] for s in IntentStatus}
@@ -331,10 +343,22 @@ class GraphIndex:
             - self._open.keys()
             - self._held
         )
-        keys = builtins.list(map(ready_key, map(intents.__getitem__, ready)))
-        self._ready.update(keys)
-        self._ready_key.update(zip(ready, keys, strict=True))
+        self._ready_unordered = set(ready)
         self._index_dirty = False
+
+    def _ordered_ready(self) -> SortedList:
+        """The ready index in ready order, ordered now if the last rebuild left it unordered."""
+        unordered = self._ready_unordered
+        if unordered is not None:
+            # From scratch each time: an exception half way leaves it to be done again.
+            self._ready.clear()
+            self._ready_key.clear()
+            ids = builtins.list(unordered)
+            keys = builtins.list(map(ready_key, map(self._intents.__getitem__, ids)))
+            self._ready.update(keys)
+            self._ready_key.update(zip(ids, keys, strict=True))
+            self._ready_unordered = None
+        return self._ready
 
     def _touched(self) -> int:
         """How many intents some edge touches (every entry in the maps holds an edge)."""
@@ -346,7 +370,7 @@ class GraphIndex:
 
     def _ready_ids(self, limit: int | None = None) -> Iterator[str]:
         """The ready intents' ids, in ready order."""
-        return (key[2] for key in islice(self._ready, limit))
+        return (key[2] for key in islice(self._ordered_ready(), limit))
 
     # --- lookups ----------------------------------------------------------------------------
 

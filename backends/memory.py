@@ -422,6 +422,7 @@ class MemoryStore(GraphIndex, StoreBase):
     def blocked(self) -> builtins.list[BlockedIntent]:
         self._check_open()
         with self._lock, gc_paused():  # tens of thousands of new objects: no full GC scans
+            self._ordered_ready()
             waiting = self._status_ids[IntentStatus.ACTIVE] - self._ready_key.keys()
             stale = {i.id for i in self._expired_leases(self.now())}
             targets = waiting | stale
@@ -622,6 +623,8 @@ class MemoryStore(GraphIndex, StoreBase):
             fresh._rebuild_index()
         except (KeyError, StoreCorrupted):
             return problems  # dangling edges or a cycle: the graph checks name them
+        fresh._ordered_ready()
+        self._ordered_ready()
         for name, what in _MAINTAINED.items():
             want, got = getattr(fresh, name), getattr(self, name)
             if want != got:
