@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic_core
 
+from intentgraph._codec import edge_from_json, edge_of, edge_to_json
+from intentgraph.errors import StoreCorrupted
 from intentgraph.filters import IntentFilter
+from intentgraph.models import Edge, EdgeType
 
-__all__ = ["FilterSQL", "json_list", "to_us"]
+__all__ = [
+    "EDGE_COLUMNS",
+    "FilterSQL",
+    "edge_from_row",
+    "edge_row",
+    "edge_text",
+    "from_us",
+    "json_list",
+    "to_us",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -25,6 +38,77 @@ def json_list(items: list[str]) -> str:
 def to_us(value: datetime) -> int:
     """Return an aware datetime as integer microseconds since the epoch (exact)."""
     return (value - _EPOCH) // _ONE_US
+
+
+def from_us(value: int) -> datetime:
+    """Return the UTC datetime ``to_us`` made ``value`` of."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+# An edge row (schema 4): the key, then either created_us (an edge with no weight and no
+# metadata, most edges: its record is rebuilt from the row) or data (the whole record).
+EDGE_COLUMNS = "source, target, type, created_us, data"
+"""The columns ``edge_from_row`` and ``edge_text`` read, in their order."""
+
+_EDGE_TYPES = {t.value: t for t in EdgeType}
+
+
+def edge_row(edge: Edge) -> tuple[str, str, str, int | None, str | None]:
+    """Return (source, type, target, created_us, data): the row that stores ``edge``."""
+    if edge.weight is None and not edge.metadata:
+        return (edge.source, edge.type.value, edge.target, to_us(edge.created_at), None)
+    return (edge.source, edge.type.value, edge.target, None, edge_to_json(edge))
+
+
+def edge_from_row(
+    source: str, target: str, etype: str, created_us: int | None, data: str | None
+) -> Edge:
+    """Rebuild the edge a row (``EDGE_COLUMNS``) stores.
+
+    Raises:
+        StoreCorrupted: the row is not one a store writes.
+    """
+    if data is not None:
+        return edge_from_json(data)
+    kind = _EDGE_TYPES.get(etype)
+    if kind is None or type(created_us) is not int or not _US_MIN <= created_us <= _US_MAX:
+        raise StoreCorrupted(
+            f"the edge {source!r} -{etype}-> {target!r} cannot be read back: "
+            f"type {etype!r}, created_us {created_us!r}"
+        )
+    return edge_of(source, target, kind, from_us(created_us))
+
+
+# Ids JSON writes as they are (no quote, backslash or control character to escape).
+_VERBATIM = re.compile(r'[^"\\\x00-\x1f]+')
+_US_MIN = to_us(datetime(1, 1, 1, tzinfo=UTC))
+_US_MAX = to_us(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+
+
+def edge_text(
+    source: str, target: str, etype: str, created_us: int | None, data: str | None
+) -> str:
+    """Return the JSON text ``edge_to_json`` writes of the edge a row stores, without
+    building the edge when the row has no ``data`` (what a backup streams).
+
+    Raises:
+        StoreCorrupted: as ``edge_from_row``.
+    """
+    if data is not None:
+        return data
+    if (
+        etype in _EDGE_TYPES
+        and type(created_us) is int
+        and _US_MIN <= created_us <= _US_MAX
+        and _VERBATIM.fullmatch(source)
+        and _VERBATIM.fullmatch(target)
+    ):
+        when = (_EPOCH + timedelta(microseconds=created_us)).isoformat()
+        return (
+            f'{{"source":"{source}","target":"{target}","type":"{etype}",'
+            f'"weight":null,"metadata":{{}},"created_at":"{when[:-6]}Z"}}'
+        )
+    return edge_to_json(edge_from_row(source, target, etype, created_us, data))
 
 
 class FilterSQL:
