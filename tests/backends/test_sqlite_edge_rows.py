@@ -254,7 +254,7 @@ def test_a_plain_row_rebuilds_the_record_the_codec_writes(
     assert edge_text(*key, *row[3:]) == edge_to_json(edge)
 
 
-def test_a_load_of_texts_keeps_plain_edges_as_their_key() -> None:
+def test_a_load_of_texts_keeps_plain_edges_as_their_key(tmp_path: Path) -> None:
     intents, edges = graph()
     with ig.open_store("memory://") as reference:
         fill(reference, intents, edges)
@@ -263,7 +263,7 @@ def test_a_load_of_texts_keeps_plain_edges_as_their_key() -> None:
             edge_texts = [t for b in view.edge_json() for t in b]
             expected = [e for b in view.edges() for e in b]
     edge_texts[0] = edge_texts[0].replace('Z"}', '+00:00"}')  # another spelling of UTC
-    store = SqliteStore(":memory:")
+    store = SqliteStore(tmp_path / "s.db")
     store.bulk_load_json(intent_texts, edge_texts)
     assert store.edges() == expected
     plain = store._conn.execute("SELECT count(*) FROM edges WHERE data IS NULL").fetchone()[0]
