@@ -27,9 +27,9 @@ from intentgraph._transactions import gc_paused
 from intentgraph._whole import batches
 from intentgraph.backends._sqlite_query import (
     EDGE_COLUMNS,
+    EDGE_TEXT,
     edge_from_row,
     edge_row,
-    edge_text,
     to_us,
 )
 from intentgraph.backends._sqlite_schema import (
@@ -228,17 +228,16 @@ class SqliteSnapshot:
         yield from self._texts("SELECT data, json_valid(data), id FROM intents ORDER BY id")
 
     def edge_json(self) -> Iterator[builtins.list[str]]:
-        # The record of an edge kept as its key and created_us is written from the row.
+        # An edge kept as its key and created_us: its record written by SQLite (EDGE_TEXT).
         for rows in self.rows(
-            f"SELECT {EDGE_COLUMNS}, data IS NULL OR json_valid(data) FROM edges"
-            " ORDER BY source, target, type"
+            f"SELECT {EDGE_TEXT}, data IS NULL OR json_valid(data),"
+            " source || ' -' || type || '-> ' || target"
+            " FROM edges ORDER BY source, target, type"
         ):
-            if not all(r[5] for r in rows):
-                bad = next(r for r in rows if not r[5])
-                raise StoreCorrupted(
-                    f"{self._path}: the record of {bad[0]} -{bad[2]}-> {bad[1]} is not JSON"
-                )
-            yield [edge_text(*r[:5]) for r in rows]
+            if not all(r[0] is not None and r[1] for r in rows):
+                bad = next(r[2] for r in rows if r[0] is None or not r[1])
+                raise StoreCorrupted(f"{self._path}: the record of {bad!r} is not JSON")
+            yield [r[0] for r in rows]
 
     def _texts(self, sql: str) -> Iterator[builtins.list[str]]:
         """The stored JSON as it is (``intent_to_json`` wrote it), checked to be JSON."""

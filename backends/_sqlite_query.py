@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +15,10 @@ from intentgraph.models import Edge, EdgeType
 
 __all__ = [
     "EDGE_COLUMNS",
+    "EDGE_TEXT",
     "FilterSQL",
     "edge_from_row",
     "edge_row",
-    "edge_text",
     "from_us",
     "json_list",
     "to_us",
@@ -79,36 +78,22 @@ def edge_from_row(
     return edge_of(source, target, kind, from_us(created_us))
 
 
-# Ids JSON writes as they are (no quote, backslash or control character to escape).
-_VERBATIM = re.compile(r'[^"\\\x00-\x1f]+')
 _US_MIN = to_us(datetime(1, 1, 1, tzinfo=UTC))
 _US_MAX = to_us(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
 
-
-def edge_text(
-    source: str, target: str, etype: str, created_us: int | None, data: str | None
-) -> str:
-    """Return the JSON text ``edge_to_json`` writes of the edge a row stores, without
-    building the edge when the row has no ``data`` (what a backup streams).
-
-    Raises:
-        StoreCorrupted: as ``edge_from_row``.
-    """
-    if data is not None:
-        return data
-    if (
-        etype in _EDGE_TYPES
-        and type(created_us) is int
-        and _US_MIN <= created_us <= _US_MAX
-        and _VERBATIM.fullmatch(source)
-        and _VERBATIM.fullmatch(target)
-    ):
-        when = (_EPOCH + timedelta(microseconds=created_us)).isoformat()
-        return (
-            f'{{"source":"{source}","target":"{target}","type":"{etype}",'
-            f'"weight":null,"metadata":{{}},"created_at":"{when[:-6]}Z"}}'
-        )
-    return edge_to_json(edge_from_row(source, target, etype, created_us, data))
+# The record of an edge row as SQL text: ``data``, or the text edge_to_json writes of the
+# edge its key and created_us make (ids spelled by json_quote as pydantic spells them: only
+# '"', '\\' and control characters are escaped, and ids hold no control characters;
+# created_us split into whole seconds and microseconds rounding down, as datetime does
+# before 1970). NULL for a row with neither. What a backup streams: built by SQLite,
+# without a Python object per edge.
+_FRACTION = "((created_us % 1000000) + 1000000) % 1000000"
+EDGE_TEXT = f"""coalesce(data,
+    '{{"source":' || json_quote(source) || ',"target":' || json_quote(target)
+    || ',"type":' || json_quote(type) || ',"weight":null,"metadata":{{}},"created_at":"'
+    || strftime('%Y-%m-%dT%H:%M:%S', (created_us - {_FRACTION}) / 1000000, 'unixepoch')
+    || iif({_FRACTION} = 0, '', printf('.%06d', {_FRACTION})) || 'Z"}}')"""
+"""A SQL expression over an edge row: its record as ``edge_to_json`` writes it."""
 
 
 class FilterSQL:

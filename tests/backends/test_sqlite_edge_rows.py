@@ -20,9 +20,9 @@ from intentgraph._codec import edge_to_json
 from intentgraph.backends import _sqlite_schema as schema
 from intentgraph.backends._sqlite_query import (
     EDGE_COLUMNS,
+    EDGE_TEXT,
     edge_from_row,
     edge_row,
-    edge_text,
     to_us,
 )
 from intentgraph.backends.sqlite import SqliteStore
@@ -242,6 +242,10 @@ _times = st.datetimes(
 ).map(lambda d: d.replace(tzinfo=UTC))
 
 
+_SQL = sqlite3.connect(":memory:", check_same_thread=False)
+_SQL.execute("CREATE TABLE edges (source, type, target, created_us, data)")
+
+
 @given(source=_ids, target=_ids, etype=st.sampled_from(list(E)), when=_times)
 def test_a_plain_row_rebuilds_the_record_the_codec_writes(
     source: str, target: str, etype: E, when: datetime
@@ -249,9 +253,17 @@ def test_a_plain_row_rebuilds_the_record_the_codec_writes(
     edge = ig.Edge(source=source, target=target, type=etype, created_at=when)
     row = edge_row(edge)
     assert row[3:] == (to_us(when), None)
-    key = (row[0], row[2], row[1])
-    assert edge_from_row(*key, *row[3:]) == edge
-    assert edge_text(*key, *row[3:]) == edge_to_json(edge)
+    assert edge_from_row(row[0], row[2], row[1], *row[3:]) == edge
+    _SQL.execute("DELETE FROM edges")
+    _SQL.execute("INSERT INTO edges VALUES (?, ?, ?, ?, ?)", row)
+    assert _SQL.execute(f"SELECT {EDGE_TEXT} FROM edges").fetchone()[0] == edge_to_json(edge)
+
+
+def test_a_row_with_neither_created_us_nor_data_or_past_9999_has_no_text() -> None:
+    _SQL.execute("DELETE FROM edges")
+    _SQL.execute("INSERT INTO edges VALUES ('a', 'ENABLES', 'b', NULL, NULL)")
+    _SQL.execute("INSERT INTO edges VALUES ('a', 'ENABLES', 'c', ?, NULL)", (2**62,))  # after 9999
+    assert _SQL.execute(f"SELECT {EDGE_TEXT} FROM edges").fetchall() == [(None,), (None,)]
 
 
 def test_a_load_of_texts_keeps_plain_edges_as_their_key(tmp_path: Path) -> None:
