@@ -14,18 +14,24 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pydantic_core import from_json as _from_json
 
 from intentgraph._base import as_edge, as_intent, storable_id
-from intentgraph._codec import edge_from_json, edge_to_json, intent_from_json, intent_to_json
+from intentgraph._codec import intent_from_json, intent_to_json
 from intentgraph._integrity import Skeleton, drift_problem, find_numbered_cycle
 from intentgraph._transactions import gc_paused
 from intentgraph._whole import batches
-from intentgraph.backends._sqlite_query import to_us
+from intentgraph.backends._sqlite_query import (
+    EDGE_COLUMNS,
+    EDGE_TEXT,
+    edge_from_row,
+    edge_row,
+    to_us,
+)
 from intentgraph.backends._sqlite_schema import (
     RECOUNT,
     SCHEMA_VERSION,
@@ -143,8 +149,9 @@ _UPSERT_INTENT = (
     " data = excluded.data"
 )
 _UPSERT_EDGE = (
-    "INSERT INTO edges (source, type, target, data) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (source, type, target) DO UPDATE SET data = excluded.data"
+    "INSERT INTO edges (source, type, target, created_us, data) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (source, type, target) DO UPDATE SET created_us = excluded.created_us,"
+    " data = excluded.data"
 )
 _BATCH = 5000
 
@@ -214,17 +221,23 @@ class SqliteSnapshot:
             yield [intent_from_json(r[0]) for r in rows]
 
     def edges(self) -> Iterator[builtins.list[Edge]]:
-        for rows in self.rows("SELECT data FROM edges ORDER BY source, target, type"):
-            yield [edge_from_json(r[0]) for r in rows]
+        for rows in self.rows(f"SELECT {EDGE_COLUMNS} FROM edges ORDER BY source, target, type"):
+            yield [edge_from_row(*r) for r in rows]
 
     def intent_json(self) -> Iterator[builtins.list[str]]:
         yield from self._texts("SELECT data, json_valid(data), id FROM intents ORDER BY id")
 
     def edge_json(self) -> Iterator[builtins.list[str]]:
-        yield from self._texts(
-            "SELECT data, json_valid(data), source || ' -' || type || '-> ' || target"
+        # An edge kept as its key and created_us: its record written by SQLite (EDGE_TEXT).
+        for rows in self.rows(
+            f"SELECT {EDGE_TEXT}, data IS NULL OR json_valid(data),"
+            " source || ' -' || type || '-> ' || target"
             " FROM edges ORDER BY source, target, type"
-        )
+        ):
+            if not all(r[0] is not None and r[1] for r in rows):
+                bad = next(r[2] for r in rows if r[0] is None or not r[1])
+                raise StoreCorrupted(f"{self._path}: the record of {bad!r} is not JSON")
+            yield [r[0] for r in rows]
 
     def _texts(self, sql: str) -> Iterator[builtins.list[str]]:
         """The stored JSON as it is (``intent_to_json`` wrote it), checked to be JSON."""
@@ -269,15 +282,10 @@ def bulk_load(
 ) -> LoadResult:
     from intentgraph.backends.sqlite import _row
 
-    def edge_row(value: Edge) -> tuple[str, str, str, str]:
-        e = as_edge(value)
-        return (e.source, e.type.value, e.target, edge_to_json(e))
-
     return _load(
         store,
-        ([_row(i, intent_to_json(i)) for i in map(as_intent, b)]
-         for b in batches(intents, _BATCH)),
-        ([edge_row(e) for e in b] for b in batches(edges, _BATCH)),
+        ([_row(i, intent_to_json(i)) for i in map(as_intent, b)] for b in batches(intents, _BATCH)),
+        ([edge_row(e) for e in map(as_edge, b)] for b in batches(edges, _BATCH)),
         replace=replace,
         expected_changes=expected_changes,
         check_graph=True,
@@ -328,18 +336,32 @@ def _text_row(text: str) -> tuple[Any, ...]:
     )
 
 
-# The start of an edge's text as edge_to_json writes it, when its ids hold no escapes (no
-# quote, no backslash): the text being a valid record, the groups are the values.
-_EDGE_KEY = re.compile(r'\{"source":"([^"\\]*)","target":"([^"\\]*)","type":"([A-Z_]+)","')
+# An edge's text as edge_to_json writes it when it has no weight and no metadata and its
+# ids hold no escape (no quote, no backslash): the text being a valid record, the groups
+# are the values (as ``_codec.plain_edge_from_line``, on str).
+_PLAIN_EDGE = re.compile(
+    r'\{"source":"([^"\\]*)","target":"([^"\\]*)","type":"([A-Z_]+)",'
+    r'"weight":null,"metadata":\{\},"created_at":"([-0-9:.+TZ]{1,64})"\}'
+)
 
 
 def _edge_text_row(text: str) -> tuple[Any, ...]:
-    key = _EDGE_KEY.match(text)
-    if key is not None:
-        source, target, etype = key.groups()
-        return (source, etype, target, text)
-    f = _from_json(text)
-    return (f["source"], f["type"], f["target"], text)
+    """The row ``edge_row`` makes of the edge this text holds, without building it."""
+    plain = _PLAIN_EDGE.fullmatch(text)
+    if plain is not None:
+        source, target, etype, created = plain.groups()
+    else:
+        f = _from_json(text)
+        source, target, etype, created = f["source"], f["target"], f["type"], f["created_at"]
+        if f["weight"] is not None or f["metadata"] != {} or type(created) is not str:
+            return (source, etype, target, None, text)
+    try:
+        when = _fromiso(created)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is not UTC:  # checked texts are UTC: not expected
+        return (source, etype, target, None, text)
+    return (source, etype, target, to_us(when), None)
 
 
 def _load(
@@ -521,9 +543,7 @@ def _graph_problem(db: sqlite3.Connection) -> str | None:
 
 # Intents numbered 1..n for the cycle search's arrays (rowids may be sparse in a file
 # edited by hand); a temporary table, so nothing of it reaches the database file.
-_NUMBERED = (
-    "CREATE TEMP TABLE ig_numbered (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID"
-)
+_NUMBERED = "CREATE TEMP TABLE ig_numbered (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID"
 _NUMBERED_FILL = "INSERT INTO temp.ig_numbered SELECT id, row_number() OVER () FROM intents"
 _PAIRS = (
     "SELECT a.n, b.n FROM edges e JOIN temp.ig_numbered a ON a.id = e.{0}"
@@ -538,7 +558,7 @@ _BLOCKING_NUMBERS = (
 
 
 def _name_missing_end(db: sqlite3.Connection, rows: builtins.list[tuple[Any, ...]]) -> None:
-    for source, _, target, _ in rows:
+    for source, _, target, *_ in rows:
         for end, role in ((source, "source"), (target, "target")):
             if db.execute("SELECT 1 FROM intents WHERE id = ?", (end,)).fetchone() is None:
                 raise MissingEndpoint(end, role)
@@ -609,23 +629,12 @@ def check_integrity(store: SqliteStore) -> builtins.list[IntegrityProblem]:
                 elif problem == "drift":
                     drifted.append(row[0])
             skeleton.add_intents((r[0], None, 0, None) for r in rows)
-        for rows in view.rows("SELECT source, type, target, data FROM edges"):
-            for source, etype, target, data in rows:
-                try:
-                    edge = edge_from_json(data)
-                except (IntentGraphError, ValueError, TypeError) as exc:
-                    edge = None
-                    why = str(exc)
-                if edge is None or edge.key != (source, target, etype):
-                    problems.append(
-                        IntegrityProblem(
-                            kind="invalid_record",
-                            message=f"edge {source!r} -{etype}-> {target!r}: "
-                            + ("its record does not name it" if edge else why),
-                            ids=[source, target],
-                        )
-                    )
-            skeleton.add_edges((s, g, k, None, 0, None) for s, k, g, _ in rows)
+        for rows in view.rows(f"SELECT {EDGE_COLUMNS} FROM edges"):
+            for source, target, etype, created_us, data in rows:
+                problem = _check_edge_row(source, target, etype, created_us, data)
+                if problem is not None:
+                    problems.append(problem)
+            skeleton.add_edges((s, g, k, None, 0, None) for s, g, k, _, _ in rows)
         problems += [f.as_problem() for f in skeleton.findings()]
         drifted += [r[0] for r in db.execute(_DRIFT)]
         problems += drift_problem(drifted, "columns")
@@ -637,6 +646,27 @@ def check_integrity(store: SqliteStore) -> builtins.list[IntegrityProblem]:
         if version != SCHEMA_VERSION and not any(p.kind == "schema" for p in problems):
             problems.append(IntegrityProblem(kind="schema", message=f"schema version {version}"))
     return problems
+
+
+def _check_edge_row(
+    source: str, target: str, etype: str, created_us: Any, data: Any
+) -> IntegrityProblem | None:
+    """Return the problem of one edge row (see ``EDGE_COLUMNS``), or None."""
+    why = "its record does not name it"
+    try:
+        if (created_us is None) == (data is None):
+            raise StoreCorrupted("it must have either created_us or data, not both or neither")
+        edge = as_edge(edge_from_row(source, target, etype, created_us, data))
+    except (IntentGraphError, ValueError, TypeError) as exc:
+        edge = None
+        why = str(exc)
+    if edge is not None and edge.key == (source, target, etype):
+        return None
+    return IntegrityProblem(
+        kind="invalid_record",
+        message=f"edge {source!r} -{etype}-> {target!r}: {why}",
+        ids=[source, target],
+    )
 
 
 def _check_intent_row(row: Any, make_row: Any) -> IntegrityProblem | str | None:

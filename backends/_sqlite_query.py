@@ -8,9 +8,21 @@ from typing import Any
 
 import pydantic_core
 
+from intentgraph._codec import edge_from_json, edge_of, edge_to_json
+from intentgraph.errors import StoreCorrupted
 from intentgraph.filters import IntentFilter
+from intentgraph.models import Edge, EdgeType
 
-__all__ = ["FilterSQL", "json_list", "to_us"]
+__all__ = [
+    "EDGE_COLUMNS",
+    "EDGE_TEXT",
+    "FilterSQL",
+    "edge_from_row",
+    "edge_row",
+    "from_us",
+    "json_list",
+    "to_us",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -25,6 +37,63 @@ def json_list(items: list[str]) -> str:
 def to_us(value: datetime) -> int:
     """Return an aware datetime as integer microseconds since the epoch (exact)."""
     return (value - _EPOCH) // _ONE_US
+
+
+def from_us(value: int) -> datetime:
+    """Return the UTC datetime ``to_us`` made ``value`` of."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+# An edge row (schema 4): the key, then either created_us (an edge with no weight and no
+# metadata, most edges: its record is rebuilt from the row) or data (the whole record).
+EDGE_COLUMNS = "source, target, type, created_us, data"
+"""The columns ``edge_from_row`` and ``edge_text`` read, in their order."""
+
+_EDGE_TYPES = {t.value: t for t in EdgeType}
+
+
+def edge_row(edge: Edge) -> tuple[str, str, str, int | None, str | None]:
+    """Return (source, type, target, created_us, data): the row that stores ``edge``."""
+    if edge.weight is None and not edge.metadata:
+        return (edge.source, edge.type.value, edge.target, to_us(edge.created_at), None)
+    return (edge.source, edge.type.value, edge.target, None, edge_to_json(edge))
+
+
+def edge_from_row(
+    source: str, target: str, etype: str, created_us: int | None, data: str | None
+) -> Edge:
+    """Rebuild the edge a row (``EDGE_COLUMNS``) stores.
+
+    Raises:
+        StoreCorrupted: the row is not one a store writes.
+    """
+    if data is not None:
+        return edge_from_json(data)
+    kind = _EDGE_TYPES.get(etype)
+    if kind is None or type(created_us) is not int or not _US_MIN <= created_us <= _US_MAX:
+        raise StoreCorrupted(
+            f"the edge {source!r} -{etype}-> {target!r} cannot be read back: "
+            f"type {etype!r}, created_us {created_us!r}"
+        )
+    return edge_of(source, target, kind, from_us(created_us))
+
+
+_US_MIN = to_us(datetime(1, 1, 1, tzinfo=UTC))
+_US_MAX = to_us(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+
+# The record of an edge row as SQL text: ``data``, or the text edge_to_json writes of the
+# edge its key and created_us make (ids spelled by json_quote as pydantic spells them: only
+# '"', '\\' and control characters are escaped, and ids hold no control characters;
+# created_us split into whole seconds and microseconds rounding down, as datetime does
+# before 1970). NULL for a row with neither. What a backup streams: built by SQLite,
+# without a Python object per edge.
+_FRACTION = "((created_us % 1000000) + 1000000) % 1000000"
+EDGE_TEXT = f"""coalesce(data,
+    '{{"source":' || json_quote(source) || ',"target":' || json_quote(target)
+    || ',"type":' || json_quote(type) || ',"weight":null,"metadata":{{}},"created_at":"'
+    || strftime('%Y-%m-%dT%H:%M:%S', (created_us - {_FRACTION}) / 1000000, 'unixepoch')
+    || iif({_FRACTION} = 0, '', printf('.%06d', {_FRACTION})) || 'Z"}}')"""
+"""A SQL expression over an edge row: its record as ``edge_to_json`` writes it."""
 
 
 class FilterSQL:

@@ -16,7 +16,6 @@ from datetime import datetime
 from intentgraph import _graph
 from intentgraph._base import StoreBase, check_direction, check_limit, pick_direction, storable_id
 from intentgraph._codec import (
-    edge_from_json,
     intent_from_json,
     intent_to_json,
     intents_from_json_array,
@@ -25,7 +24,9 @@ from intentgraph._queries import UNFINISHED, Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
 from intentgraph.backends import _sqlite_graph as g
 from intentgraph.backends._sqlite_query import (
+    EDGE_COLUMNS,
     FilterSQL,
+    edge_from_row,
     json_list,
     to_us,
 )
@@ -98,17 +99,17 @@ class SqliteReads(StoreBase):
             if intent_id is None:
                 where = "" if etype is None else " WHERE type = ?2"
                 rows = db.execute(
-                    f"SELECT data FROM edges{where} ORDER BY source, target, type",
+                    f"SELECT {EDGE_COLUMNS} FROM edges{where} ORDER BY source, target, type",
                     () if etype is None else (None, etype.value),
                 ).fetchall()
-                return [edge_from_json(r[0]) for r in rows]
+                return [edge_from_row(*r) for r in rows]
             self._require(db, intent_id)
             rows = db.execute(
-                f"SELECT data FROM edges WHERE source = ?1{type_sql} UNION ALL "
-                f"SELECT data FROM edges WHERE target = ?1{type_sql}",
+                f"SELECT {EDGE_COLUMNS} FROM edges WHERE source = ?1{type_sql} UNION ALL "
+                f"SELECT {EDGE_COLUMNS} FROM edges WHERE target = ?1{type_sql}",
                 (intent_id,) if etype is None else (intent_id, etype.value),
             ).fetchall()
-        return pick_direction((edge_from_json(r[0]) for r in rows), intent_id, direction)
+        return pick_direction((edge_from_row(*r) for r in rows), intent_id, direction)
 
     # --- graph helpers ----------------------------------------------------------------
 
@@ -401,10 +402,11 @@ class SqliteReads(StoreBase):
 
 
 _BLOCKING_TOKEN = "SELECT n FROM counters WHERE name = 'blocking'"
-# (dependency, dependent) for every blocking edge.
+# (dependency, dependent) for every blocking edge. One pass over the edges (no index by
+# type since schema 4: two would read them twice).
 _BLOCKING_PAIRS = (
-    "SELECT target, source FROM edges WHERE type = 'DEPENDS_ON'"
-    " UNION ALL SELECT source, target FROM edges WHERE type = 'BLOCKS'"
+    "SELECT iif(type = 'DEPENDS_ON', target, source), iif(type = 'DEPENDS_ON', source, target)"
+    " FROM edges WHERE type IN ('DEPENDS_ON', 'BLOCKS')"
 )
 _UNFINISHED_AMONG = (
     "SELECT id FROM intents WHERE status IN ("
@@ -451,9 +453,10 @@ _SUBTREE_CAP = 10_000
 """Depth at which the recursive subtree query stops (a cycle in a damaged file would never
 end it); deeper trees are read layer by layer instead."""
 
+# (dependent, dependency) for every blocking edge, in one pass (see _BLOCKING_PAIRS).
 _DEPENDENCY_PAIRS = (
-    "SELECT source, target FROM edges WHERE type = 'DEPENDS_ON'"
-    " UNION ALL SELECT target, source FROM edges WHERE type = 'BLOCKS'"
+    "SELECT iif(type = 'DEPENDS_ON', source, target), iif(type = 'DEPENDS_ON', target, source)"
+    " FROM edges WHERE type IN ('DEPENDS_ON', 'BLOCKS')"
 )
 
 

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 # Each migration is a tuple of statements, run in order inside one transaction.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+_MIGRATIONS_1_TO_3: tuple[tuple[str, ...], ...] = (
     (
         # A rowid table: rows carry the whole intent as JSON, often larger than the
         # 1/20-page size at which WITHOUT ROWID stops paying off.
@@ -187,6 +187,77 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+# The triggers migration 3 made on edges, made again on schema 4's edge table (dropping a
+# table drops its triggers).
+_EDGE_TRIGGERS = tuple(
+    statement
+    for statement in _MIGRATIONS_1_TO_3[2]
+    if re.search(r"CREATE TRIGGER \w+ AFTER [^;]*\bON edges\b", statement)
+)
+assert len(_EDGE_TRIGGERS) == 3
+
+# ``c``: a stored edge record's created_at as pydantic writes it ("2026-11-22T10:29:38.335865Z",
+# or without the fraction when it is 0); _CREATED_US: the microseconds it holds.
+_CREATED_US = """(
+    CAST(strftime('%s', substr(c, 1, 19)) AS INTEGER) * 1000000
+    + CASE WHEN length(c) = 27 THEN CAST(substr(c, 21, 6) AS INTEGER) ELSE 0 END
+)"""
+# A record the migration replaces by its key and created_us: exactly the text the store
+# writes of an edge with no weight and no metadata, so that reading the row back rebuilds
+# the same text. Anything else (an id json_quote spells otherwise, a hand edit) keeps it.
+_PLAIN_RECORD = """(
+    c GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*'
+    AND (length(c) = 20 AND substr(c, 20) = 'Z'
+         OR length(c) = 27 AND substr(c, 20) GLOB '.[0-9][0-9][0-9][0-9][0-9][0-9]Z'
+            AND substr(c, 21, 6) != '000000')
+    AND strftime('%Y-%m-%dT%H:%M:%S', substr(c, 1, 19)) = substr(c, 1, 19)
+    AND data = '{"source":' || json_quote(source) || ',"target":' || json_quote(target)
+        || ',"type":' || json_quote(type) || ',"weight":null,"metadata":{},"created_at":"'
+        || c || '"}'
+)"""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    *_MIGRATIONS_1_TO_3,
+    (
+        # Issue 10 (file size): an edge with no weight and no metadata (most edges) keeps
+        # its key and created_us alone, and its record is rebuilt from them; data holds the
+        # whole record of the others. ix_edges_type is gone: every query by type alone
+        # reads all edges of a type, as fast by a scan of this narrower table.
+        """
+        CREATE TABLE edges_v4 (
+            source TEXT NOT NULL REFERENCES intents(id) ON DELETE CASCADE,
+            type TEXT NOT NULL,
+            target TEXT NOT NULL REFERENCES intents(id) ON DELETE CASCADE,
+            created_us INTEGER,
+            data TEXT,
+            PRIMARY KEY (source, type, target),
+            CHECK ((created_us IS NULL) != (data IS NULL))
+        ) WITHOUT ROWID
+        """,
+        # Materialized: each expression once per row (flattened, json_extract ran for
+        # every use of c).
+        f"""
+        WITH records AS MATERIALIZED (
+            SELECT source, type, target, data,
+                   CASE WHEN json_valid(data) THEN json_extract(data, '$.created_at') END AS c
+            FROM edges
+        ), rows AS MATERIALIZED (
+            SELECT source, type, target, data, coalesce({_PLAIN_RECORD}, 0) AS plain,
+                   {_CREATED_US} AS us
+            FROM records
+        )
+        INSERT INTO edges_v4 (source, type, target, created_us, data)
+        SELECT source, type, target, CASE WHEN plain THEN us END,
+               CASE WHEN plain THEN NULL ELSE data END
+        FROM rows
+        """,
+        "DROP TABLE edges",  # its indexes and triggers with it
+        "ALTER TABLE edges_v4 RENAME TO edges",
+        "CREATE INDEX ix_edges_target ON edges(target, type, source)",
+        *_EDGE_TRIGGERS,
+    ),
+)
+
 SCHEMA_VERSION = len(MIGRATIONS)
 """The ``user_version`` of a database this code has fully migrated."""
 
@@ -329,20 +400,29 @@ def migrate(conn: sqlite3.Connection, path: str, *, read_only: bool) -> int:
             f"{path} has schema version {found}, this intentgraph needs {SCHEMA_VERSION}; "
             "open it once without read_only to migrate it"
         )
-    conn.execute("BEGIN IMMEDIATE")
+    # Off while a migration copies a table into a new one (SQLite's own procedure for
+    # changing a table): no lookup per copied row, no implicit DELETE when the old table is
+    # dropped, and a file whose edges a hand edit left dangling still migrates (and
+    # check_integrity still names them). It can only change outside a transaction.
+    keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
     try:
-        current = check_schema(conn, path)  # another process may have migrated meanwhile
-        if current != SCHEMA_VERSION:
-            for version in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[version]:
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            _verify(conn, path)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = check_schema(conn, path)  # another process may have migrated meanwhile
+            if current != SCHEMA_VERSION:
+                for version in range(current, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[version]:
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                _verify(conn, path)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {int(keys)}")
     return found
 
 

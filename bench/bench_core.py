@@ -51,7 +51,7 @@ def bench_put_many(directory: str, intents: list[Intent]) -> tuple[list[str], Sq
     raw.execute("BEGIN IMMEDIATE")
     raw.executemany(
         "INSERT INTO intents (id, status, priority, name, session_id, created_us, updated_us,"
-        " search, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " search, lease_expires_us, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     raw.execute("COMMIT")

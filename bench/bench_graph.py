@@ -25,7 +25,7 @@ from intentgraph.models import Edge, EdgeType, Intent, IntentStatus
 
 RAW_READY = (
     "SELECT data FROM intents INDEXED BY ix_intents_ready"
-    " WHERE status = 'active' AND unmet = 0 AND held = 0"
+    " WHERE status = 'active' AND unmet = 0 AND held = 0 AND open_subgoals = 0"
     " ORDER BY priority DESC, created_us, id"
 )
 RAW_SUBTREE = """

@@ -5,7 +5,9 @@ Run by hand: ``python bench/bench_scale.py [--n 10000 100000] [--skip-json-open]
 intents, a third of the intents completed. For each size: ``stats()``, ``blocked()``,
 ``ready(limit=100)``, full ``ready()`` and ``cycles()`` on memory, JSON and SQLite; the JSON
 store's open time and peak RSS with a 10k-write journal (in a fresh process); and SQLite's
-WAL size after the bulk load.
+WAL size after the bulk load, its file size beside the payload (the UTF-8 bytes of every
+record's JSON as the codec writes it: what a backup holds, however the store keeps it) and
+its largest tables and indexes.
 
 Raw baselines, in the same run on the same file: ``stats`` — the SQL counts by status and
 by edge type; ``blocked`` — one SQL query returning the intents that are not ready with the
@@ -118,6 +120,30 @@ def json_open(path: str) -> tuple[float, float]:
     return float(seconds), float(rss)
 
 
+def payload_bytes(store: SqliteStore) -> int:
+    """The records' size, whatever the storage: the UTF-8 bytes of every intent's and edge's
+    JSON as ``_codec.intent_to_json``/``edge_to_json`` write it (a backup's records)."""
+    total = 0
+    with store.snapshot(batch_size=5000) as view:
+        for texts in view.intent_json():
+            total += sum(len(t.encode()) for t in texts)
+        for texts in view.edge_json():
+            total += sum(len(t.encode()) for t in texts)
+    return total
+
+
+def sizes(path: str) -> str:
+    """The file's largest tables and indexes (SQLite's dbstat), in MB."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+        ).fetchall()
+    finally:
+        conn.close()
+    return ", ".join(f"{name} {size / 1e6:.1f}" for name, size in rows)
+
+
 def queries(stores: dict[str, Any], raw: sqlite3.Connection, n: int, repeat: int) -> None:
     """Print each whole-graph query on every backend beside its raw baseline."""
     figures = {
@@ -156,8 +182,7 @@ def main() -> None:
             built = time.perf_counter() - start
             db = os.path.join(directory, "s.db")
             wal = os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
-            payload = sum(len(r[0]) for r in sqlite._conn.execute("SELECT data FROM intents"))
-            payload += sum(len(r[0]) for r in sqlite._conn.execute("SELECT data FROM edges"))
+            payload = payload_bytes(sqlite)
             print(
                 row(
                     f"sqlite build {n} (s)",
@@ -165,10 +190,12 @@ def main() -> None:
                     None,
                     unit="s",
                     note=f"file {os.path.getsize(db) / 1e6:.1f} MB, WAL {wal / 1e6:.1f} MB, "
-                    f"payload {payload / 1e6:.1f} MB",
+                    f"payload {payload / 1e6:.1f} MB, file/payload "
+                    f"{os.path.getsize(db) / payload:.2f}x (target <= 2x)",
                 ),
                 flush=True,
             )
+            print(f"(largest in MB: {sizes(db)})", flush=True)
             memory = MemoryStore()
             build(memory, intents, edges)
             jpath = os.path.join(directory, "j.json")

@@ -63,6 +63,22 @@ def test_new_store_uses_wal_and_records_the_schema_version(db_path: Path) -> Non
     raw.close()
 
 
+def test_a_new_file_has_8k_pages_and_an_existing_file_keeps_its_own(tmp_path: Path) -> None:
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with SqliteStore(new) as store:
+        assert store._conn.execute("PRAGMA page_size").fetchone() == (8192,)
+    raw = sqlite3.connect(old)
+    raw.execute("PRAGMA page_size = 4096")
+    raw.execute("PRAGMA journal_mode = WAL")  # writes the header: the size is fixed
+    raw.close()
+    for path in (old, new):  # each reopened (and the old one written) at its own size
+        with SqliteStore(path) as store:
+            store.put(_intent(1))
+            found = store._conn.execute("PRAGMA page_size").fetchone()[0]
+            assert found == (4096 if path == old else 8192)
+            assert store.check_integrity() == []
+
+
 def test_reopening_keeps_data_and_does_not_migrate_again(db_path: Path) -> None:
     with SqliteStore(db_path) as store:
         store.put(_intent(1))
