@@ -19,6 +19,7 @@ from intentgraph._codec import (
     intent_from_json,
     intent_to_json,
     intents_from_json_array,
+    tree_node,
 )
 from intentgraph._queries import UNFINISHED, Counts, holders_in_maps, ready_key
 from intentgraph._transactions import gc_paused
@@ -204,10 +205,8 @@ class SqliteReads(StoreBase):
             rows = db.execute(_SUBTREE, (intent_id, depth_limit, _SUBTREE_CAP)).fetchall()
             if len({r[1] for r in rows}) != len(rows) or (rows and rows[-1][0] >= _SUBTREE_CAP):
                 rows = self._subtree_by_layers(db, intent_id, depth_limit)
-        make = TreeNode.model_construct
-        return [
-            make(intent=intent_from_json(d), depth=depth, parent_id=p) for depth, _, p, d in rows
-        ]
+        with gc_paused(len(rows)):  # many new objects: no full GC scans meanwhile
+            return [tree_node(intent_from_json(d), depth, p) for depth, _, p, d in rows]
 
     def _subtree_by_layers(
         self, db: sqlite3.Connection, root: str, max_depth: int | None
