@@ -177,6 +177,24 @@ def test_transitive_closures_take_the_shortest_distance_over_depends_on_and_bloc
     assert ids(store.dependencies("w2", transitive=True)) == ["w", "c4", "c3", "c2", "s", "c1"]
 
 
+def test_closures_follow_blocks_edges_added_after_a_read_and_again_after_one_went(store):
+    # The graph servers walk BLOCKS steps only in a graph that has had a BLOCKS edge.
+    for intent_id in ("a", "b", "c", "d"):
+        put(store, intent_id)
+    store.add_edge("b", "a", E.DEPENDS_ON)
+    store.add_edge("d", "c", E.DEPENDS_ON)
+    assert ids(store.dependents("a", transitive=True)) == ["b"]
+    assert ids(store.dependencies("d", transitive=True)) == ["c"]
+    store.add_edge("b", "c", E.BLOCKS)  # c waits for b
+    assert ids(store.dependents("a", transitive=True)) == ["b", "c", "d"]
+    assert ids(store.dependencies("d", transitive=True)) == ["c", "b", "a"]
+    store.remove_edge("b", "c", E.BLOCKS)
+    assert ids(store.dependents("a", transitive=True)) == ["b"]
+    store.add_edge("a", "d", E.BLOCKS)
+    assert ids(store.dependents("a", transitive=True)) == ["b", "d"]
+    assert ids(store.dependencies("d", transitive=True)) == ["a", "c"]
+
+
 def test_transitive_closures_over_a_chain_of_diamonds_with_thousands_of_paths(store):
     # b00 <- l01, r01 <- b01 <- l02, r02 <- b02 ... (<- reads "is depended on by"):
     # 2^30 paths from b00 to b30, each intent at one distance. A walk that listed every
