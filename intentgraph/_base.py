@@ -197,14 +197,10 @@ def as_intent(value: Any, *, text_checked: bool = False) -> Intent:
     if isinstance(value, Intent):
         if not _plausible(value, text_checked=text_checked):
             return Intent.model_validate(dict(value.__dict__))  # raises the precise error
-        fields = value.__dict__
-        for name in JSON_FIELDS:
-            if fields[name] and not (text_checked and _flat(fields[name])):
-                try:
-                    check_json(fields[name], name)
-                except ValueError as exc:
-                    msg = str(exc)
-                    raise InvalidIntent("intent", [{"loc": (name,), "msg": msg}]) from None
+        problem = _json_problem(value.__dict__, text_checked=text_checked)
+        if problem is not None:
+            name, msg = problem
+            raise InvalidIntent("intent", [{"loc": (name,), "msg": msg}])
         return value
     if isinstance(value, dict):
         return Intent.model_validate(value)
@@ -226,17 +222,23 @@ def _flat(value: Any) -> bool:
     return kind in _SCALARS  # success_criteria may be any JSON value
 
 
+def _json_problem(fields: dict[str, Any], *, text_checked: bool) -> tuple[str, str] | None:
+    """The first JSON field of an intent's fields that ``check_json`` refuses, and why
+    (None: all hold JSON every store can hold). ``text_checked``: as ``as_intent``."""
+    for name in JSON_FIELDS:
+        value = fields[name]
+        if value and not (text_checked and _flat(value)):
+            try:
+                check_json(value, name)
+            except ValueError as exc:
+                return name, str(exc)
+    return None
+
+
 def check_stored_json(fields: dict[str, Any]) -> bool:
     """Whether the JSON fields of an intent record parsed from text by pydantic_core (no
     lone surrogates) hold JSON every store can hold (``as_intent``'s check, as a verdict)."""
-    for name in JSON_FIELDS:
-        value = fields[name]
-        if value and not _flat(value):
-            try:
-                check_json(value, name)
-            except ValueError:
-                return False
-    return True
+    return _json_problem(fields, text_checked=True) is None
 
 
 def _plausible_edge(edge: Edge, known: Container[str] = ()) -> bool:

@@ -2,9 +2,9 @@
 
 A store's loader reads records a store wrote. pydantic-core parses such a record and checks
 its exact shape in the same pass (strict types, no key missing or extra, every bound the
-model puts on a field, the id pattern), which leaves Python only the
-checks a schema cannot state: the times are UTC, the name is not blank, the JSON fields
-are plain JSON. A third less work than parsing, building and checking in Python.
+model puts on a field, the id pattern), which leaves Python only the checks a schema cannot
+state: the times are UTC, the name is not blank, the JSON fields are plain JSON. A third
+less work than parsing, building and checking in Python.
 
 Anything else is not read here: a lease (rare: only while executing), a record in another
 shape, a value out of bounds. ``intent_from_line`` then returns None and the caller reads
