@@ -11,6 +11,8 @@ repairable* instead:
   ``functools.partial`` that nothing else holds strongly, so that object dies exactly when the
   block is left: normally, by an exception from the body, or by one raised inside
   ``__exit__``. A weak reference to it (``Level.token``) tells whether the block is open.
+  No frame of ours holds it while a level begins: a traceback kept by a library (an error
+  its driver recovered from and logged) would keep those frames, and the object, alive.
 * When the token dies while its level is still registered, the block was left without a
   finished exit. The weak reference's callback repairs the store at once (rolls back what had
   not committed and releases the lock); any repair it could not finish is done by the next
@@ -100,7 +102,13 @@ class Transaction:
                 "again for a new transaction"
             )
         self._entered = True
-        self._store._enter_level(self._level, self.__exit__)
+        store, level, box = self._store, self._level, [self.__exit__]
+        # No frame of ours may hold the exit object (or this transaction, which holds it)
+        # while the level begins: a driver that keeps an error it recovered from (the neo4j
+        # driver logs it, and a handler may keep the record) keeps every running frame with
+        # it, and the block would count as open long after it was left.
+        del self
+        store._enter_level(level, box)
 
     def __repr__(self) -> str:
         state = "open" if self._level.is_open() else "not open"
@@ -191,14 +199,16 @@ class TransactionalStore:
         """Return the intentgraph error to raise for a driver error, None to keep ``exc``."""
         return None
 
-    def _enter_level(self, level: Level, exit_: object) -> None:
+    def _enter_level(self, level: Level, box: list[object]) -> None:
+        """Register ``level``, whose block is open while the exit object in ``box`` lives
+        (taken out of the box: no frame may keep it, see ``Transaction.__enter__``)."""
         self._check_open()  # also repairs what an abandoned block left behind
         level.locked = self._lock.acquire()  # waits for another thread's transaction
         try:
             self._heal()
             level.depth = len(self._levels)
             callback = functools.partial(abandoned, weakref.ref(self), level)
-            level.token = weakref.ref(exit_, callback)
+            level.token = weakref.ref(box.pop(), callback)
             self._levels.append(level)
             self._tx_begin(level)
         except BaseException as exc:

@@ -263,3 +263,53 @@ def test_a_signal_handlers_exception_reaches_the_caller_unchanged(
     else:
         assert unraisables == []
         assert caught == raised  # none swallowed, none turned into another error
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_block_left_without_its_exit_is_repaired_while_a_library_keeps_a_traceback(
+    backend: str, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver may log an error it recovered from with the error object itself, as the
+    neo4j driver does; a log handler that keeps records (pytest's, a memory handler) then
+    keeps its traceback, and with it every frame that was running, ours included. Those
+    frames must not keep a transaction counted as open once its ``with`` block is left:
+    here Ctrl-C lands on the first line of ``__exit__``, after such an error was kept."""
+    kept: list[BaseException] = []
+    url = url_for(backend, scratch)
+    store = ig.open_store(url)
+    try:
+        seed(store)
+        begin = store._tx_begin
+
+        def begin_and_recover(level: Any) -> None:
+            begin(level)
+            try:
+                raise OSError("recovered by the driver, logged with the error")
+            except OSError as error:
+                kept.append(error)
+
+        def ctrl_c_at_exit(frame: Any, event: str, arg: Any) -> Any:
+            if event == "call" and frame.f_code.co_name == "_exit_level":
+                raise Interrupt("Ctrl-C")
+            return None
+
+        monkeypatch.setattr(store, "_tx_begin", begin_and_recover)
+        sys.settrace(ctrl_c_at_exit)
+        try:
+            with pytest.raises(Interrupt):
+                store.put(ig.Intent(id="lost", name="never acknowledged"))
+        finally:
+            sys.settrace(None)
+        monkeypatch.undo()
+        assert kept and kept[0].__traceback__ is not None  # the frames are still kept
+        with pytest.raises(ig.errors.IntentNotFound):
+            store.get("lost")  # rolled back
+        store.put(MARKER)
+        store.close()  # no transaction counts as open
+        if backend in FILE_BACKENDS:
+            with ig.open_store(url) as again:
+                assert {i.id for i in again.list()} == {"a", "b", "c", MARKER.id}
+    finally:
+        if not store.closed:
+            store.close()
+        release_url(url)
