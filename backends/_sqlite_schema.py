@@ -249,23 +249,32 @@ def _code(column: str, names: tuple[str, ...]) -> str:
 # Schema 5: the intents an edge touches counted without a degree per intent. An end is newly
 # touched when the inserted edge is its only one, and no longer touched when no edge is left;
 # a moved edge (never by intentgraph) counts its new ends that were not among its old ones.
-_ONLY_EDGE = """
-    NOT EXISTS (SELECT 1 FROM edges WHERE source = ends.id
-                AND NOT (type = new.type AND target = new.target))
-    AND NOT EXISTS (SELECT 1 FROM edges WHERE target = ends.id
-                    AND NOT (source = new.source AND type = new.type))"""
-_NO_EDGE = """
-    NOT EXISTS (SELECT 1 FROM edges WHERE source = ends.id)
-    AND NOT EXISTS (SELECT 1 FROM edges WHERE target = ends.id)"""
-_NEW_ENDS = "(SELECT new.source AS id UNION SELECT new.target) AS ends"
-_OLD_ENDS = "(SELECT old.source AS id UNION SELECT old.target) AS ends"
+# One statement per end, each an index probe or two that writes the counter only when it
+# moves (a self-loop, which only a hand edit makes, has one end).
+
+
+def _only_edge(end: str) -> str:
+    """SQL: the edge ``new`` is the only edge at ``end``."""
+    return f"""NOT EXISTS (SELECT 1 FROM edges WHERE source = {end}
+                    AND NOT (type = new.type AND target = new.target))
+        AND NOT EXISTS (SELECT 1 FROM edges WHERE target = {end}
+                        AND NOT (source = new.source AND type = new.type))"""
+
+
+def _no_edge(end: str) -> str:
+    """SQL: no edge is left at ``end``."""
+    return f"""NOT EXISTS (SELECT 1 FROM edges WHERE source = {end})
+        AND NOT EXISTS (SELECT 1 FROM edges WHERE target = {end})"""
+
+
+_TOUCH = "UPDATE counters SET n = n {} 1 WHERE name = 'touched' AND {};"
 _EDGE_TRIGGERS_5 = (
     f"""
     CREATE TRIGGER tg_edges_insert AFTER INSERT ON edges BEGIN
         INSERT INTO counters VALUES ('edges:' || new.type, 1)
             ON CONFLICT (name) DO UPDATE SET n = n + 1;
-        UPDATE counters SET n = n + (SELECT count(*) FROM {_NEW_ENDS} WHERE {_ONLY_EDGE})
-        WHERE name = 'touched';
+        {_TOUCH.format("+", _only_edge("new.source"))}
+        {_TOUCH.format("+", "new.target IS NOT new.source AND " + _only_edge("new.target"))}
         UPDATE counters SET n = random()
         WHERE name = 'blocking' AND new.type IN ('DEPENDS_ON', 'BLOCKS');
     END
@@ -273,8 +282,8 @@ _EDGE_TRIGGERS_5 = (
     f"""
     CREATE TRIGGER tg_edges_delete AFTER DELETE ON edges BEGIN
         UPDATE counters SET n = n - 1 WHERE name = 'edges:' || old.type;
-        UPDATE counters SET n = n - (SELECT count(*) FROM {_OLD_ENDS} WHERE {_NO_EDGE})
-        WHERE name = 'touched';
+        {_TOUCH.format("-", _no_edge("old.source"))}
+        {_TOUCH.format("-", "old.target IS NOT old.source AND " + _no_edge("old.target"))}
         UPDATE counters SET n = random()
         WHERE name = 'blocking' AND old.type IN ('DEPENDS_ON', 'BLOCKS');
     END
@@ -286,11 +295,20 @@ _EDGE_TRIGGERS_5 = (
         UPDATE counters SET n = n - 1 WHERE name = 'edges:' || old.type;
         INSERT INTO counters VALUES ('edges:' || new.type, 1)
             ON CONFLICT (name) DO UPDATE SET n = n + 1;
-        UPDATE counters SET n = n
-            + (SELECT count(*) FROM {_NEW_ENDS}
-               WHERE ends.id NOT IN (old.source, old.target) AND {_ONLY_EDGE})
-            - (SELECT count(*) FROM {_OLD_ENDS} WHERE {_NO_EDGE})
-        WHERE name = 'touched';
+        {
+        _TOUCH.format(
+            "+", "new.source NOT IN (old.source, old.target) AND " + _only_edge("new.source")
+        )
+    }
+        {
+        _TOUCH.format(
+            "+",
+            "new.target IS NOT new.source"
+            " AND new.target NOT IN (old.source, old.target) AND " + _only_edge("new.target"),
+        )
+    }
+        {_TOUCH.format("-", _no_edge("old.source"))}
+        {_TOUCH.format("-", "old.target IS NOT old.source AND " + _no_edge("old.target"))}
         UPDATE counters SET n = random() WHERE name = 'blocking';
     END
     """,
