@@ -268,6 +268,14 @@ def _no_edge(end: str) -> str:
 
 
 _TOUCH = "UPDATE counters SET n = n {} 1 WHERE name = 'touched' AND {};"
+_MOVED_SOURCE = _TOUCH.format(
+    "+", "new.source NOT IN (old.source, old.target) AND " + _only_edge("new.source")
+)
+_MOVED_TARGET = _TOUCH.format(
+    "+",
+    "new.target IS NOT new.source AND new.target NOT IN (old.source, old.target) AND "
+    + _only_edge("new.target"),
+)
 _EDGE_TRIGGERS_5 = (
     f"""
     CREATE TRIGGER tg_edges_insert AFTER INSERT ON edges BEGIN
@@ -295,18 +303,8 @@ _EDGE_TRIGGERS_5 = (
         UPDATE counters SET n = n - 1 WHERE name = 'edges:' || old.type;
         INSERT INTO counters VALUES ('edges:' || new.type, 1)
             ON CONFLICT (name) DO UPDATE SET n = n + 1;
-        {
-        _TOUCH.format(
-            "+", "new.source NOT IN (old.source, old.target) AND " + _only_edge("new.source")
-        )
-    }
-        {
-        _TOUCH.format(
-            "+",
-            "new.target IS NOT new.source"
-            " AND new.target NOT IN (old.source, old.target) AND " + _only_edge("new.target"),
-        )
-    }
+        {_MOVED_SOURCE}
+        {_MOVED_TARGET}
         {_TOUCH.format("-", _no_edge("old.source"))}
         {_TOUCH.format("-", "old.target IS NOT old.source AND " + _no_edge("old.target"))}
         UPDATE counters SET n = random() WHERE name = 'blocking';
