@@ -12,6 +12,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import Any
 
 from intentgraph import _graph
 from intentgraph._base import StoreBase, check_direction, check_limit, pick_direction, storable_id
@@ -31,7 +32,8 @@ from intentgraph.backends._sqlite_query import (
     json_list,
     to_us,
 )
-from intentgraph.backends.memory import as_change
+from intentgraph.backends._sqlite_schema import CHANGE_OPS, CHANGE_STATUSES, CHANGE_TYPES
+from intentgraph.backends.memory import ChangeRecord, as_change
 from intentgraph.errors import IntentNotFound, StoreCorrupted
 from intentgraph.filters import Direction, IntentFilter
 from intentgraph.models import (
@@ -310,7 +312,7 @@ class SqliteReads(StoreBase):
                 (since, _clamp(limit, -1)),
             ).fetchall()
         last = rows[-1][0] if rows else since
-        changes = [as_change(tuple(r)) for r in rows]
+        changes = [as_change(_decoded(r)) for r in rows]
         return ChangeBatch(seq=last, latest=max(mark, last), changes=changes, complete=True)
 
     # --- whole-graph answers ---------------------------------------------------------------
@@ -464,3 +466,17 @@ def _clamp(value: int | None, default: int) -> int:
     if value is None:
         return default
     return max(min(value, 2**63 - 1), 0)
+
+
+def _decoded(row: Sequence[Any]) -> ChangeRecord:
+    """A change row with its op, type and status codes (schema 5) as names again; a value
+    a migrated file kept as text (not one intentgraph writes) stays as it was."""
+    seq, op, intent_id, target, etype, status = row
+    return (
+        seq,
+        CHANGE_OPS[op] if type(op) is int else op,
+        intent_id,
+        target,
+        CHANGE_TYPES[etype] if type(etype) is int else etype,
+        CHANGE_STATUSES[status] if type(status) is int else status,
+    )

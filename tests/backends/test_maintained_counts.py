@@ -18,7 +18,7 @@ from intentgraph._queries import GraphQueries
 from intentgraph.backends._sqlite_schema import SCHEMA_VERSION, counter_problems
 from intentgraph.backends.sqlite import SqliteStore
 from tests.backends._random_writes import random_writes
-from tests.backends._schema_downgrades import downgrade_to_3
+from tests.backends._schema_downgrades import downgrade_to_3, downgrade_to_4
 from tests.conftest import url_for
 
 E = ig.EdgeType
@@ -83,10 +83,10 @@ def test_counters_a_raw_edit_broke_are_reported(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path, isolation_level=None)) as raw:
         assert counter_problems(raw) == []
         raw.execute("UPDATE counters SET n = n + 1 WHERE name = 'status:active'")
-        raw.execute("UPDATE degrees SET n = 5 WHERE id = 'a'")
+        raw.execute("UPDATE counters SET n = 5 WHERE name = 'touched'")
         assert counter_problems(raw) == [
             "counter status:active is 3, the data has 2",
-            "intent 'a' has 1 edges, the counter says 5",
+            "counter touched is 5, the data has 2",
         ]
 
 
@@ -94,7 +94,7 @@ def test_counters_a_raw_edit_broke_are_reported(tmp_path: Path) -> None:
 
 
 def downgrade_to_2(raw: sqlite3.Connection) -> None:
-    """Undo migrations 4 and 3, as a file written by intentgraph with schema version 2 was."""
+    """Undo migrations 5, 4 and 3, as a file written by intentgraph with schema version 2 was."""
     downgrade_to_3(raw)
     for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
         raw.execute(f"DROP TRIGGER {name}")
@@ -120,7 +120,9 @@ def downgrade_to_1(raw: sqlite3.Connection) -> None:
     raw.execute("PRAGMA user_version = 1")
 
 
-@pytest.mark.parametrize("downgrade", [downgrade_to_1, downgrade_to_2, downgrade_to_3])
+@pytest.mark.parametrize(
+    "downgrade", [downgrade_to_1, downgrade_to_2, downgrade_to_3, downgrade_to_4]
+)
 def test_an_older_file_migrates_to_the_same_answers(tmp_path: Path, downgrade: Any) -> None:
     path = tmp_path / "s.db"
     reference = ig.open_store("memory://")
