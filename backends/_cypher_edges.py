@@ -17,7 +17,7 @@ from intentgraph._codec import edge_from_json, edge_of
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import load
 from intentgraph.backends._cypher_exec import made_ahead
-from intentgraph.backends._cypher_rows import edge_props, edge_row
+from intentgraph.backends._cypher_rows import edge_row
 from intentgraph.errors import (
     CycleError,
     MissingEndpoint,
@@ -185,9 +185,9 @@ class _Writer:
         for etype, name in CREATE.items():
             part = [k for k in seq if k[2] == etype]
             if part:
-                rows = [typed_row(mine[k], seq[k]) for k in part]
                 params = {k: x.encode(v) for k, v in CREATE_PARAMS[name].items()}
-                params["rows"] = x.encode(rows)
+                edges = [mine[k] for k in part]
+                params["rows"] = x.encode_typed_rows(edges, [seq[k] for k in part])
                 ends = " ".join(f"{s} {t}" for s, t, _ in part)
                 jobs.append((name, part, params, {"op": "drop_edges", "type": etype, "ends": ends}))
         new = [k for k in mine if k not in seq and k not in stored and k not in prior]
@@ -269,8 +269,3 @@ def canonical(value: Edge | dict[str, Any], known: set[str]) -> Edge:
             source, target = target, source
         return edge_of(source, target, etype, value.created_at)
     return canonical_edge(value)
-
-
-def typed_row(edge: Edge, seq: int) -> dict[str, Any]:
-    """A row of the ``CREATE`` queries: the type is the query's; ``seq`` numbers its record."""
-    return {"source": edge.source, "target": edge.target, "seq": seq, "props": edge_props(edge)}

@@ -25,6 +25,7 @@ __all__ = [
     "intent_props",
     "new_intent_row",
     "ready_priority",
+    "typed_row",
 ]
 
 MAINTAINED = ("unmet", "held", "open_subgoals", "rp")
@@ -126,3 +127,9 @@ def edge_row(edge: Edge) -> dict[str, Any]:
         "type": edge.type.value,
         "props": edge_props(edge),
     }
+
+
+def typed_row(edge: Edge, seq: int) -> dict[str, Any]:
+    """Return a row of the queries that create edges of one type (``create_subgoals.cypher``
+    and the others): the type is the query's; ``seq`` numbers the edge's feed record."""
+    return {"source": edge.source, "target": edge.target, "seq": seq, "props": edge_props(edge)}
