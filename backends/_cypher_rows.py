@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph._codec import edge_to_json, intent_to_json, plain_edge_texts
 from intentgraph.backends._sqlite_query import to_us
 from intentgraph.filters import search_text
 from intentgraph.models import ACTIONABLE_STATUSES, Edge, Intent
@@ -111,6 +111,9 @@ def edge_props(edge: Edge) -> dict[str, Any]:
     """Return the relationship properties of ``edge``."""
     import pydantic_core
 
+    texts = plain_edge_texts(edge)
+    if texts is not None:
+        return {"data": texts[0], "weight": None, "created_at": texts[1], "metadata": "{}"}
     return {
         "data": edge_to_json(edge),
         "weight": edge.weight,
