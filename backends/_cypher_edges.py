@@ -9,7 +9,8 @@ runs ``add_edges`` through ``_writing``), as ``_cypher_whole`` does for whole-st
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from intentgraph._base import as_edge, canonical_edge, dependency_pair
@@ -17,9 +18,10 @@ from intentgraph._codec import edge_from_json, edge_of
 from intentgraph.backends import _cypher_graph as g
 from intentgraph.backends._cypher_dialect import load
 from intentgraph.backends._cypher_exec import made_ahead
-from intentgraph.backends._cypher_rows import edge_props, edge_row
+from intentgraph.backends._cypher_rows import edge_row
 from intentgraph.errors import (
     CycleError,
+    IntentGraphError,
     MissingEndpoint,
     MultipleParents,
     SelfLoop,
@@ -30,7 +32,7 @@ from intentgraph.models import Edge, EdgeType
 if TYPE_CHECKING:
     from intentgraph.backends.cypher import CypherStore
 
-__all__ = ["BULK", "CREATE", "add_edges", "canonical"]
+__all__ = ["BULK", "CREATE", "add_edges", "canonical", "write"]
 
 BULK = 256
 """An ``add_edges`` batch at least this large reads the parent and dependency links once."""
@@ -51,8 +53,41 @@ CREATE_PARAMS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def add_edges(store: CypherStore, batch: builtins.list[Edge]) -> builtins.list[Edge]:
-    """Check and write a batch of canonical edges inside the store's write transaction.
+def write(store: CypherStore, items: Sequence[Edge | dict[str, Any]]) -> builtins.list[Edge]:
+    """``CypherStore.add_edges``: make the batch canonical, then check and write it in one
+    write transaction (``add_edges``).
+
+    A large batch on an executor that encodes ahead (FalkorDB) is made canonical in a second
+    thread while this one takes the writer lock and reads the graph's links (``GraphView``):
+    the server's reading and the client's copying no longer come one after the other. An
+    edge that ``canonical`` refuses is still the error raised (as memory raises it, before
+    it looks at the store), also when the store failed first (closed, read-only, locked).
+    """
+    known: set[str] = set()  # ids found storable: most come again in the batch
+    if len(items) < BULK or not store._x.encodes:
+        batch = [canonical(e, known) for e in items]
+        return store._writing(lambda: add_edges(store, lambda: batch, len(batch)))
+    pool = ThreadPoolExecutor(1, thread_name_prefix="intentgraph-canonical")
+    try:
+        future = pool.submit(lambda: [canonical(e, known) for e in items])
+        try:
+            return store._writing(lambda: add_edges(store, future.result, len(items)))
+        except IntentGraphError:
+            # Not a signal handler's exception: memory would have raised the batch's own
+            # error before this one.
+            failed = future.exception()
+            if failed is not None:
+                raise failed from None
+            raise
+    finally:
+        pool.shutdown(wait=False)
+
+
+def add_edges(
+    store: CypherStore, batch_of: Callable[[], builtins.list[Edge]], size: int
+) -> builtins.list[Edge]:
+    """Check and write a batch of ``size`` canonical edges (``batch_of()``, asked for after
+    the graph's links are read) inside the store's write transaction.
 
     The batch is checked and written a segment of ``CHUNK`` edges at a time, in order: the
     next segment is checked and its queries' parameters built and encoded (in a second
@@ -62,9 +97,10 @@ def add_edges(store: CypherStore, batch: builtins.list[Edge]) -> builtins.list[E
     the first edge at fault, in the batch's order, is named as memory names it); a failure
     is rolled back with everything written before it.
     """
-    if not batch:
+    if not size:
         return []
-    view = g.GraphView(store._x, preload=len(batch) >= BULK)
+    view = g.GraphView(store._x, preload=size >= BULK)
+    batch = batch_of()
     stored = _stored_edges(store, view, batch)
     store._tx_facts()
     base = store._feed_last
@@ -185,9 +221,9 @@ class _Writer:
         for etype, name in CREATE.items():
             part = [k for k in seq if k[2] == etype]
             if part:
-                rows = [typed_row(mine[k], seq[k]) for k in part]
                 params = {k: x.encode(v) for k, v in CREATE_PARAMS[name].items()}
-                params["rows"] = x.encode(rows)
+                edges = [mine[k] for k in part]
+                params["rows"] = x.encode_typed_rows(edges, [seq[k] for k in part])
                 ends = " ".join(f"{s} {t}" for s, t, _ in part)
                 jobs.append((name, part, params, {"op": "drop_edges", "type": etype, "ends": ends}))
         new = [k for k in mine if k not in seq and k not in stored and k not in prior]
@@ -269,8 +305,3 @@ def canonical(value: Edge | dict[str, Any], known: set[str]) -> Edge:
             source, target = target, source
         return edge_of(source, target, etype, value.created_at)
     return canonical_edge(value)
-
-
-def typed_row(edge: Edge, seq: int) -> dict[str, Any]:
-    """A row of the ``CREATE`` queries: the type is the query's; ``seq`` numbers its record."""
-    return {"source": edge.source, "target": edge.target, "seq": seq, "props": edge_props(edge)}

@@ -15,7 +15,9 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 
 from intentgraph.backends._cypher_dialect import Dialect
+from intentgraph.backends._cypher_rows import typed_row
 from intentgraph.errors import IntentGraphError, StorageError
+from intentgraph.models import Edge
 
 __all__ = [
     "Encoded",
@@ -166,6 +168,12 @@ class Executor(ABC):
         """Return a parameter value ready to send (an ``Encoded``), or ``value`` as it is
         when the driver encodes parameters itself; ``run`` and ``change`` take either."""
         return value
+
+    def encode_typed_rows(self, edges: Sequence[Edge], seqs: Sequence[int]) -> Any:
+        """Return ``encode`` of the rows ``typed_row(edge, seq)`` of ``edges`` and ``seqs``
+        (the ``$rows`` of ``create_subgoals.cypher`` and the others); an executor may
+        write their text without building them."""
+        return self.encode([typed_row(e, s) for e, s in zip(edges, seqs, strict=True)])
 
     def interrupted(self) -> None:
         """Note that an interrupt may have landed inside the driver: do not trust its

@@ -28,7 +28,7 @@ import contextlib
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import falkordb  # type: ignore[import-untyped]
@@ -49,7 +49,9 @@ from intentgraph.backends._cypher_exec import (
     quietly,
     retrying,
 )
+from intentgraph.backends._cypher_rows import edge_props
 from intentgraph.errors import IntentGraphError, StorageError, StoreCorrupted, StoreUnavailable
+from intentgraph.models import Edge
 
 __all__ = ["FalkorDBExecutor"]
 
@@ -147,6 +149,11 @@ class FalkorDBExecutor(Executor):
     def encode(self, value: Any) -> Encoded:
         """The value as the client writes it into the query text, its own quoting."""
         return Encoded(value, stringify_param_value(value))
+
+    def encode_typed_rows(self, edges: Sequence[Edge], seqs: Sequence[int]) -> Encoded:
+        """The rows' text written straight from the edges: what the client's encoder writes
+        for them (its quoting, its order), without building the rows or walking them."""
+        return Encoded(None, _typed_rows_text(edges, seqs))
 
     def run(self, query: str, params: dict[str, Any] | None = None) -> list[Row]:
         self._check_connection()
@@ -498,6 +505,30 @@ def _with_header(query: str, params: dict[str, Any]) -> str:
     intentgraph's own identifiers; every value goes through the client's quoting."""
     values = (v.text if type(v) is Encoded else stringify_param_value(v) for v in params.values())
     return "CYPHER " + "".join(f"`{k}`={v} " for k, v in zip(params, values, strict=True)) + query
+
+
+def _quoted(text: str) -> str:
+    """The client's ``quote_string`` of a non-empty or empty ``str`` (the same text)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _typed_rows_text(edges: Sequence[Edge], seqs: Sequence[int]) -> str:
+    """``stringify_param_value([typed_row(edge, seq) ...])``, written directly: the client's
+    generic encoder (a call and a chain of type tests per value) was a third of the time
+    ``add_edges`` spends building a part's query. ``test_falkordb_encoding`` holds the two
+    texts equal."""
+    q = _quoted
+    out = []
+    for edge, seq in zip(edges, seqs, strict=True):
+        p = edge_props(edge)
+        weight = p["weight"]
+        out.append(
+            f"{{`source`:{q(edge.source)},`target`:{q(edge.target)},`seq`:{seq:d},"
+            f"`props`:{{`data`:{q(p['data'])},"
+            f"`weight`:{'null' if weight is None else stringify_param_value(weight)},"
+            f"`created_at`:{q(p['created_at'])},`metadata`:{q(p['metadata'])}}}}}"
+        )
+    return "[" + ",".join(out) + "]"
 
 
 def _transient(exc: BaseException) -> bool:

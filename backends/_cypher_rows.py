@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intentgraph._codec import edge_to_json, intent_to_json
+from intentgraph._codec import edge_to_json, intent_to_json, plain_edge_texts
 from intentgraph.backends._sqlite_query import to_us
 from intentgraph.filters import search_text
 from intentgraph.models import ACTIONABLE_STATUSES, Edge, Intent
@@ -25,6 +25,7 @@ __all__ = [
     "intent_props",
     "new_intent_row",
     "ready_priority",
+    "typed_row",
 ]
 
 MAINTAINED = ("unmet", "held", "open_subgoals", "rp")
@@ -110,6 +111,9 @@ def edge_props(edge: Edge) -> dict[str, Any]:
     """Return the relationship properties of ``edge``."""
     import pydantic_core
 
+    texts = plain_edge_texts(edge)
+    if texts is not None:
+        return {"data": texts[0], "weight": None, "created_at": texts[1], "metadata": "{}"}
     return {
         "data": edge_to_json(edge),
         "weight": edge.weight,
@@ -126,3 +130,9 @@ def edge_row(edge: Edge) -> dict[str, Any]:
         "type": edge.type.value,
         "props": edge_props(edge),
     }
+
+
+def typed_row(edge: Edge, seq: int) -> dict[str, Any]:
+    """Return a row of the queries that create edges of one type (``create_subgoals.cypher``
+    and the others): the type is the query's; ``seq`` numbers the edge's feed record."""
+    return {"source": edge.source, "target": edge.target, "seq": seq, "props": edge_props(edge)}

@@ -551,9 +551,7 @@ class CypherStore(CypherReads):
         items = builtins.list(edges)
         # Many new objects (edges, rows, views): no full GC walks of a large heap meanwhile.
         with gc_paused(len(items)):
-            known: set[str] = set()  # ids found storable: most come again in the batch
-            batch = [edges_.canonical(e, known) for e in items]
-            return self._writing(lambda: edges_.add_edges(self, batch))
+            return edges_.write(self, items)
 
     def remove_edge(self, source: str, target: str, type: EdgeType) -> None:
         etype = as_edge_type(type)

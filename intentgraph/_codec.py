@@ -102,6 +102,31 @@ def edge_to_json(edge: Edge) -> str:
     return _to_json(edge_fields(edge)).decode()
 
 
+_TYPE_TEXT = {t: t.value for t in EdgeType}  # Enum.value is a slow property in a hot loop
+
+
+def plain_edge_texts(edge: Edge) -> tuple[str, str] | None:
+    """Return ``(edge_to_json(edge), edge.created_at.isoformat())`` written without the
+    serializer, or None: for an edge with no weight and no metadata, in UTC, whose ids need
+    no escape in JSON (printable, no quote, no backslash), as most edges are. The serializer
+    was half of the time it takes to build a stored edge's properties."""
+    fields = edge.__dict__
+    created = fields["created_at"]
+    if fields["weight"] is not None or fields["metadata"] or created.tzinfo is not UTC:
+        return None
+    source, target = fields["source"], fields["target"]
+    for value in (source, target):
+        if '"' in value or "\\" in value or not value.isprintable():
+            return None
+    iso = created.isoformat()  # ends in +00:00, which JSON (pydantic) writes as Z
+    etype = _TYPE_TEXT[fields["type"]]
+    return (
+        f'{{"source":"{source}","target":"{target}","type":"{etype}","weight":null,'
+        f'"metadata":{{}},"created_at":"{iso[:-6]}Z"}}',
+        iso,
+    )
+
+
 # pydantic's BaseModel keeps its state in these four slots; their descriptors' own setters
 # are a third cheaper than object.__setattr__, which looks each one up by name.
 _SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")

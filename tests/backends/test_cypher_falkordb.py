@@ -197,3 +197,23 @@ def test_subtree_over_subgoal_edges_written_by_hand_that_are_no_tree_raises_stor
         query(falkordb_server, falkordb_url, extra)
         with pytest.raises(StoreCorrupted, match="below 'r'"):
             store.subtree("r")
+
+
+def test_the_rows_of_a_create_query_are_written_as_the_clients_encoder_writes_them() -> None:
+    from falkordb.helpers import stringify_param_value  # type: ignore[import-untyped]
+
+    from intentgraph.backends._cypher_falkordb import _typed_rows_text
+    from intentgraph.backends._cypher_rows import typed_row
+
+    ids = ['a"b', "c\\d", 'e\\"f', "\\", '"', "ü€😀", "'`"]
+    texts = ["x\u0000y", "new\nline", "\\u0000", *ids]
+    edges = [
+        ig.Edge(source=s, target=t, type=kind, weight=w, metadata=m)
+        for s, t, x in zip(ids, ids[1:] + ids[:1], texts, strict=False)
+        for kind in (E.IS_SUBGOAL_OF, E.DEPENDS_ON)
+        for w, m in ((None, {}), (0.1, {x: t}), (-1e-300, {"k": [x, 2.5, None, {"n": s}]}))
+    ]
+    seqs = list(range(2**40, 2**40 + len(edges)))
+    rows = [typed_row(e, s) for e, s in zip(edges, seqs, strict=True)]
+    assert _typed_rows_text(edges, seqs) == stringify_param_value(rows)
+    assert _typed_rows_text([], []) == stringify_param_value([])

@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 import intentgraph as ig
-from intentgraph.errors import CycleError, InvalidEdge, MissingEndpoint, MultipleParents
+from intentgraph.errors import (
+    CycleError,
+    InvalidEdge,
+    MissingEndpoint,
+    MultipleParents,
+    SelfLoop,
+)
 
 E = ig.EdgeType
 N = 2200  # intents; the batch below holds about 4,400 edges: three parts of 2,000 or fewer
@@ -88,6 +94,19 @@ def test_a_cycle_in_the_last_part_of_a_large_batch_writes_nothing(store):
     ]
     error = _same_failure(store, batch)
     assert isinstance(error, CycleError)
+
+
+def test_a_self_loop_at_the_end_of_a_large_batch_is_named_before_earlier_faults(store):
+    # Memory refuses a malformed edge before it looks at the store; the Cypher store makes a
+    # large batch canonical while it reads the graph, and must still name the self-loop.
+    batch = [
+        ig.Edge(source="ghost", target="i0001", type=E.RELATED_TO),
+        *_edges(),
+        ig.Edge(source="i0000", target="i0003", type=E.DEPENDS_ON),  # closes a cycle
+        ig.Edge(source="i0004", target="i0004", type=E.ENABLES),
+    ]
+    error = _same_failure(store, batch)
+    assert isinstance(error, SelfLoop)
 
 
 def test_a_second_parent_in_the_last_part_of_a_large_batch_writes_nothing(store):
