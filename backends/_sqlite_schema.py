@@ -268,6 +268,16 @@ def _no_edge(end: str) -> str:
 
 
 _TOUCH = "UPDATE counters SET n = n {} 1 WHERE name = 'touched' AND {};"
+# Each end of an inserted edge that has no other edge; each end of a removed one left with
+# none (the insert and the delete trigger; the move trigger takes both sides).
+_TOUCH_NEW_SOURCE = _TOUCH.format("+", _only_edge("new.source"))
+_TOUCH_NEW_TARGET = _TOUCH.format(
+    "+", "new.target IS NOT new.source AND " + _only_edge("new.target")
+)
+_UNTOUCH_OLD_SOURCE = _TOUCH.format("-", _no_edge("old.source"))
+_UNTOUCH_OLD_TARGET = _TOUCH.format(
+    "-", "old.target IS NOT old.source AND " + _no_edge("old.target")
+)
 _MOVED_SOURCE = _TOUCH.format(
     "+", "new.source NOT IN (old.source, old.target) AND " + _only_edge("new.source")
 )
@@ -281,8 +291,8 @@ _EDGE_TRIGGERS_5 = (
     CREATE TRIGGER tg_edges_insert AFTER INSERT ON edges BEGIN
         INSERT INTO counters VALUES ('edges:' || new.type, 1)
             ON CONFLICT (name) DO UPDATE SET n = n + 1;
-        {_TOUCH.format("+", _only_edge("new.source"))}
-        {_TOUCH.format("+", "new.target IS NOT new.source AND " + _only_edge("new.target"))}
+        {_TOUCH_NEW_SOURCE}
+        {_TOUCH_NEW_TARGET}
         UPDATE counters SET n = random()
         WHERE name = 'blocking' AND new.type IN ('DEPENDS_ON', 'BLOCKS');
     END
@@ -290,8 +300,8 @@ _EDGE_TRIGGERS_5 = (
     f"""
     CREATE TRIGGER tg_edges_delete AFTER DELETE ON edges BEGIN
         UPDATE counters SET n = n - 1 WHERE name = 'edges:' || old.type;
-        {_TOUCH.format("-", _no_edge("old.source"))}
-        {_TOUCH.format("-", "old.target IS NOT old.source AND " + _no_edge("old.target"))}
+        {_UNTOUCH_OLD_SOURCE}
+        {_UNTOUCH_OLD_TARGET}
         UPDATE counters SET n = random()
         WHERE name = 'blocking' AND old.type IN ('DEPENDS_ON', 'BLOCKS');
     END
@@ -305,8 +315,8 @@ _EDGE_TRIGGERS_5 = (
             ON CONFLICT (name) DO UPDATE SET n = n + 1;
         {_MOVED_SOURCE}
         {_MOVED_TARGET}
-        {_TOUCH.format("-", _no_edge("old.source"))}
-        {_TOUCH.format("-", "old.target IS NOT old.source AND " + _no_edge("old.target"))}
+        {_UNTOUCH_OLD_SOURCE}
+        {_UNTOUCH_OLD_TARGET}
         UPDATE counters SET n = random() WHERE name = 'blocking';
     END
     """,
