@@ -203,7 +203,7 @@ class GraphIndex:
         several = max(map(len, parents.values()), default=0) > 1
         for intent_id in sorted(i for i, up in parents.items() if several and len(up) > 1):
             problems.append(f"intent {intent_id!r} has {len(parents[intent_id])} parents")
-        cycle = find_parent_cycle(parents)
+        cycle = find_parent_cycle(parents, self._in[_SUBGOAL])
         if cycle is not None:
             problems.append(f"the subgoal edges form a cycle: {' -> '.join(cycle + cycle[:1])}")
         if dependency_cycles:

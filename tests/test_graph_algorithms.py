@@ -38,6 +38,17 @@ def test_the_parent_walk_finds_what_the_general_search_finds(
     got = find_parent_cycle(parents)
     assert got == find_cycle(parents)
     assert (got is not None) == reaches_itself(parents)
+    # Given the same edges the other way, a forest is confirmed going down: the same answer.
+    assert find_parent_cycle(parents, children_of(parents)) == got
+
+
+def children_of(parents: dict[str, dict[str, None]]) -> dict[str, dict[str, None]]:
+    """The same edges the other way, as the memory store keeps them (no empty entries)."""
+    children: dict[str, dict[str, None]] = {}
+    for child, ups in parents.items():
+        for parent in ups:
+            children.setdefault(parent, {})[child] = None
+    return children
 
 
 def test_a_long_chain_and_a_loop_at_its_end() -> None:
@@ -46,3 +57,13 @@ def test_a_long_chain_and_a_loop_at_its_end() -> None:
     chain["c10000"] = {"c5000": None}
     cycle = find_parent_cycle(chain)
     assert cycle is not None and len(cycle) == 5001 and cycle[0] == "c10000"
+
+
+def test_a_forest_is_confirmed_going_down_and_a_loop_below_it_is_still_found() -> None:
+    # Five trees with fan-out 4 (the benchmark's shape), then a loop hung under a leaf.
+    parents = {f"t{k}": {f"t{(k - 1) // 4}": None} for k in range(1, 20_000)}
+    assert find_parent_cycle(parents, children_of(parents)) is None
+    parents["x0"], parents["x1"] = {"x1": None}, {"x0": None}
+    parents["t19999"] = {"x0": None}  # x0 <-> x1, and a subtree below them
+    got = find_parent_cycle(parents, children_of(parents))
+    assert got == find_cycle(parents) == ["x0", "x1"]
