@@ -447,6 +447,9 @@ class JsonFileStore(MemoryStore):
                 ) from exc
             level.disk_mark = None
 
+    def local_files(self) -> builtins.list[str]:
+        return [str(self.path), str(self.journal_path), str(self.lock_path)]
+
     def compact(self) -> None:
         """Fold the journal into the document now."""
         self._check_open()

@@ -298,6 +298,13 @@ class SqliteStore(SqliteReads):
             # the parent died; closing the copy leaves the parent's lock as it is.
             self._writer.close()
 
+    def local_files(self) -> builtins.list[str]:
+        # As given and resolved: SQLite names its -wal and -journal after the file a
+        # symlink names, the writer lock after the real one.
+        names = dict.fromkeys([os.path.abspath(self._path), os.path.realpath(self._path)])
+        ends = ("", "-wal", "-shm", "-journal", "-lock")
+        return [f"{name}{end}" for name in names for end in ends]
+
     def compact(self) -> None:
         """Give space back: checkpoint the write-ahead log into the file and vacuum it.
 

@@ -443,6 +443,10 @@ class StoreBase(GraphQueries, WorkLoop, WholeStore, TransactionalStore, ABC):
         if self._levels:
             self._heal_if_abandoned()
 
+    def local_files(self) -> builtins.list[str]:
+        """The files this store keeps on this machine: none (memory, graph servers)."""
+        return []
+
     def _write(self) -> Transaction:
         """Return a transaction for a write (a savepoint inside a caller's transaction)."""
         if self._read_only:

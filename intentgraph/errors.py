@@ -38,6 +38,7 @@ __all__ = [
     "StoreForked",
     "StoreLocked",
     "StoreUnavailable",
+    "TargetIsStore",
     "TransactionError",
     "VersionConflict",
 ]
@@ -322,6 +323,19 @@ class BackendNotInstalled(IntentGraphError, ImportError):
 
 
 # --- backups --------------------------------------------------------------------------
+
+
+class TargetIsStore(IntentGraphError, ValueError):
+    """Raised when a backup, an export or a copy would write over a file of the store it
+    reads: the store's file, its journal, WAL or lock file. Nothing was written."""
+
+    def __init__(self, target: str, store_file: str, *, whose: str = "the store") -> None:
+        self.target = target
+        self.store_file = store_file
+        what = f"{whose} keeps it" if target == store_file else f"{whose} keeps {store_file}"
+        super().__init__(
+            f"refusing to write {target}: {what} and it would be lost; choose another target"
+        )
 
 
 class BackupError(IntentGraphError, ValueError):

@@ -688,6 +688,13 @@ class IntentStorage(Protocol):
         """
         ...
 
+    def local_files(self) -> builtins.list[str]:
+        """The files the store keeps on this machine, as absolute paths: the SQLite file
+        and its WAL, shared-memory, journal and lock files; the JSON document, journal and
+        lock file; none for memory and graph servers. A backup, an export or a copy
+        refuses to write over any of them (``TargetIsStore``)."""
+        ...
+
     def close(self) -> None:
         """Release the store; idempotent."""
         ...

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._integrity import Skeleton
+from intentgraph._own_files import refuse_store_files, store_files
 from intentgraph._scratch import ScratchDir, sweep
 from intentgraph._transactions import gc_paused
 from intentgraph.backup._format import (
@@ -615,7 +616,12 @@ def copy_store(
 
     A backup of ``source`` streams into a temporary file, which is then restored into
     ``target`` (checked, then applied atomically): the same guarantees as ``restore``.
+
+    Raises:
+        TargetIsStore: the two stores share a file (one store under two names).
     """
+    for own in store_files(target):  # a store copied onto itself under another name
+        refuse_store_files(own, store_files(source), whose=f"the source store {source.url}")
     started = time.perf_counter()
     scratch = ScratchDir(_staging_dir(target), ".intentgraph-copy-")  # the backup's size
     try:

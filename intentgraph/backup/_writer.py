@@ -15,6 +15,7 @@ from typing import IO, Any
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
+from intentgraph._own_files import refuse_store_files, store_files
 from intentgraph._transactions import gc_paused
 from intentgraph.backup._format import FORMAT, VERSION
 from intentgraph.errors import StorageError
@@ -78,11 +79,14 @@ def write_backup(
     compressed unless ``compress`` says otherwise.
 
     Raises:
+        TargetIsStore: the path is one of the store's own files (its WAL, journal or lock
+            file included); nothing is written.
         StorageError: the file cannot be written, or the store read.
         StoreCorrupted: a stored record cannot be read back (it names the record).
     """
     started = time.perf_counter()
     if isinstance(target, str | os.PathLike):
+        refuse_store_files(target, store_files(store))
         path = Path(target)
         gz = path.name.endswith(".gz") if compress is None else compress
         try:

@@ -130,7 +130,7 @@ def exit_code(exc: BaseException) -> int:
     """Return the documented exit code for an error (see ``EXIT_CODES``)."""
     if isinstance(exc, e.IntentNotFound | e.EdgeNotFound | e.MissingEndpoint):
         return 1
-    if isinstance(exc, e.InvalidURL | e.InvalidFilter):
+    if isinstance(exc, e.InvalidURL | e.InvalidFilter | e.TargetIsStore):
         return 2
     if isinstance(exc, e.StoreCorrupted | e.BackupError):
         return 4

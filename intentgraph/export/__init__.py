@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from intentgraph._own_files import refuse_store_files, store_files
 from intentgraph.errors import IntentGraphError
 from intentgraph.models import Edge, Intent
 from intentgraph.protocol import IntentStorage
@@ -126,12 +128,15 @@ def export(
     Raises:
         IntentNotFound: ``root`` is not stored.
         IntentGraphError: an unknown format, or an HTML page over ``HTML_MAX_NODES``.
+        TargetIsStore: the path is one of the store's own files; nothing is written.
     """
     if fmt not in FORMATS:
         raise IntentGraphError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
-    name = (
-        os.fspath(target) if isinstance(target, str | os.PathLike) else getattr(target, "name", "-")
-    )
+    if isinstance(target, str | os.PathLike):
+        refuse_store_files(target, store_files(store))
+        name = os.fspath(target)
+    else:
+        name = getattr(target, "name", "-")
     with _opened(target) as out:
         if root is not None:
             tree, outside, edges = select(store, root)
@@ -189,14 +194,18 @@ def _opened(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
         target.flush()
         return
     path = Path(target)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # A new file of our own (O_EXCL: never through a link left under that name), with the
+    # permissions a plain open gives (the umask's), not mkstemp's owner-only ones.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        fh = open(tmp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed below
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     except OSError as exc:  # name the file the user gave, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
-        with fh:
+        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
             yield fh
+            fh.flush()
+            os.fsync(fh.fileno())  # the whole export under its name, even after a crash
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
