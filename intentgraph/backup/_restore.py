@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from intentgraph._codec import edge_to_json, intent_to_json
 from intentgraph._integrity import Skeleton
-from intentgraph._own_files import refuse_store_files, store_files
 from intentgraph._scratch import ScratchDir, sweep
+from intentgraph._targets import refuse_store_files, store_files
 from intentgraph._transactions import gc_paused
 from intentgraph.backup._format import (
     FORMAT,

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
-from intentgraph._own_files import refuse_store_files, store_files
+from intentgraph._targets import refuse_store_files, replacing, store_files
 from intentgraph._transactions import gc_paused
 from intentgraph.backup._format import FORMAT, VERSION
 from intentgraph.errors import StorageError
@@ -75,8 +72,9 @@ def write_backup(
     The store is read through one ``snapshot()``: the backup is of one moment even while
     other processes write. Memory stays constant (one batch at a time). A path is written
     to a temporary file beside it and renamed into place when complete, so an interrupted
-    backup never leaves a partial file under its name; a path ending in ``.gz`` is
-    compressed unless ``compress`` says otherwise.
+    backup never leaves a partial file under its name (a pipe or a device, such as
+    ``/dev/stdout``, is written as a stream); a path ending in ``.gz`` is compressed unless
+    ``compress`` says otherwise.
 
     Raises:
         TargetIsStore: the path is one of the store's own files (its WAL, journal or lock
@@ -87,22 +85,10 @@ def write_backup(
     started = time.perf_counter()
     if isinstance(target, str | os.PathLike):
         refuse_store_files(target, store_files(store))
-        path = Path(target)
-        gz = path.name.endswith(".gz") if compress is None else compress
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as exc:  # name the file the user gave, not the temporary one
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        try:
-            with os.fdopen(fd, "wb") as raw:
-                summary = _write(store, raw, str(path), gz, progress, batch_size)
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        name = os.fspath(target)
+        gz = name.endswith(".gz") if compress is None else compress
+        with replacing(name, private=True) as raw:  # a backup holds everything: owner only
+            summary = _write(store, raw, name, gz, progress, batch_size)
     else:
         gz = bool(compress)
         summary = _write(store, target, getattr(target, "name", "-"), gz, progress, batch_size)

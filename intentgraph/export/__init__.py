@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import IO, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from intentgraph._own_files import refuse_store_files, store_files
+from intentgraph._targets import refuse_store_files, replacing, store_files
 from intentgraph.errors import IntentGraphError
 from intentgraph.models import Edge, Intent
 from intentgraph.protocol import IntentStorage
@@ -189,25 +187,9 @@ def _too_large(count: int) -> TooLarge:
 
 @contextlib.contextmanager
 def _opened(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
-    if not isinstance(target, str | os.PathLike):
-        yield target
-        target.flush()
+    if isinstance(target, str | os.PathLike):
+        with replacing(target, text=True) as out:
+            yield out
         return
-    path = Path(target)
-    # A new file of our own (O_EXCL: never through a link left under that name), with the
-    # permissions a plain open gives (the umask's), not mkstemp's owner-only ones.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-    except OSError as exc:  # name the file the user gave, not the temporary one
-        raise OSError(exc.errno, exc.strerror, str(path)) from exc
-    try:
-        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())  # the whole export under its name, even after a crash
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    yield target
+    target.flush()
