@@ -65,7 +65,8 @@ def replacing(
         OSError: the file cannot be written (it names ``target``, not a temporary file).
     """
     name = os.fspath(target)
-    mode, options = ("w", {"encoding": "utf-8", "newline": "\n"}) if text else ("wb", {})
+    mode = "w" if text else "wb"
+    encoding, newline = ("utf-8", "\n") if text else (None, None)
     try:
         kind: int | None = os.stat(name).st_mode  # follows links, /dev/stdout's too
     except FileNotFoundError:
@@ -74,7 +75,7 @@ def replacing(
         raise OSError(exc.errno, exc.strerror, name) from exc
     if kind is not None and not stat.S_ISREG(kind):
         try:
-            stream = open(name, mode, **options)  # noqa: SIM115 - closed below
+            stream = open(name, mode, encoding=encoding, newline=newline)  # noqa: SIM115 - closed below
         except OSError as exc:
             raise OSError(exc.errno, exc.strerror, name) from exc
         with stream:
@@ -89,7 +90,7 @@ def replacing(
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, name) from exc
     try:
-        with open(fd, mode, **options) as fh:
+        with open(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -150,7 +150,7 @@ def test_the_intent_json_schema_lists_every_field():
 
 def test_every_error_class_is_an_intentgraph_error():
     classes = [getattr(errors, name) for name in errors.__all__]
-    assert len(classes) == 28
+    assert len(classes) == 29
     for cls in classes:
         assert issubclass(cls, errors.IntentGraphError), cls.__name__
         assert issubclass(cls, Exception)
@@ -164,6 +164,7 @@ def test_every_error_class_is_an_intentgraph_error():
         ("MissingEndpoint", LookupError),
         ("MissingEndpoint", ValueError),
         ("BackupError", ValueError),
+        ("TargetIsStore", ValueError),
         ("InvalidIntent", ValueError),
         ("InvalidFilter", ValueError),
         ("InvalidTransition", ValueError),
