@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -112,7 +113,10 @@ class JsonFileStore(MemoryStore):
         if not self.path.parent.is_dir():
             raise StoreUnavailable(f"{self.path}: directory {self.path.parent} does not exist")
         with contextlib.suppress(FileNotFoundError):
-            links = self.path.stat().st_nlink
+            found = self.path.stat()
+            if not stat.S_ISREG(found.st_mode):  # reading a pipe would wait for a writer
+                raise InvalidURL(f"{self.path} is not a regular file (a pipe or a device)")
+            links = found.st_nlink
             if links > 1:  # a fold replaces the file, which would split the links apart
                 raise StorageError(f"{self.path} has {links} hard links; give it only one")
 
@@ -134,6 +138,9 @@ class JsonFileStore(MemoryStore):
             except OSError as exc:
                 why = f"cannot open lock file {self.lock_path}"
                 raise _failure(exc, why, StoreUnavailable) from exc
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self._release()
+                raise StoreUnavailable(f"{self.lock_path} is not a regular file")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -239,11 +246,19 @@ class JsonFileStore(MemoryStore):
 
     def _read_journal(self) -> bytes:
         try:
-            return self.journal_path.read_bytes()
+            # Non-blocking: a pipe in the journal's place is refused, not waited on.
+            fd = os.open(self.journal_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             return b""
         except OSError as exc:
             raise _failure(exc, f"cannot read {self.journal_path}", StoreUnavailable) from exc
+        with open(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StoreCorrupted(f"{self.journal_path} is not a regular file")
+            try:
+                return fh.read()
+            except OSError as exc:
+                raise _failure(exc, f"cannot read {self.journal_path}", StoreUnavailable) from exc
 
     def _read_records(self, records: Iterator[tuple[str, Any]]) -> None:
         # The records are checked one by one on the fast path a store's own reads take

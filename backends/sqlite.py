@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -200,14 +201,19 @@ class SqliteStore(SqliteReads):
             StorageError: the file stayed locked beyond ``busy_timeout_ms``.
         """
         self._path = os.fspath(path)
+        kind = 0
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             need = ".".join(map(str, MIN_SQLITE))
             raise StoreUnavailable(
                 f"the SQLite library is {sqlite3.sqlite_version}; intentgraph needs {need} "
                 "or newer (UPDATE ... FROM, JSON functions)"
             )
-        if os.path.isdir(self._path):
+        with contextlib.suppress(OSError):  # not there yet: SQLite makes it
+            kind = os.stat(self._path).st_mode
+        if stat.S_ISDIR(kind):
             raise InvalidURL(f"{self._path} is a directory; name a file such as store.db in it")
+        if kind and not stat.S_ISREG(kind):
+            raise InvalidURL(f"{self._path} is not a regular file (a pipe or a device)")
         super().__init__(url=url or f"sqlite:///{self._path}", read_only=read_only)
         self._busy_timeout_ms = busy_timeout_ms
         self._busy_cut = False  # the connection's busy timeout is cut short (_begin_write)
