@@ -18,7 +18,7 @@ names the problem.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "intents_from_json_array",
     "plain_edge_from_fields",
     "plain_edge_from_line",
+    "plain_edge_lines",
     "tree_node",
 ]
 
@@ -213,14 +214,17 @@ def plain_edge_from_fields(
 # A record exactly as ``edge_to_json`` writes an edge with no weight and no metadata whose
 # ids are printable ASCII without quotes or backslashes: such text holds no escapes, so its
 # bytes are the values, and every id it matches is valid (no blanks, no control characters).
-_PLAIN_EDGE_TEXT = re.compile(
-    rb'\{"source":"([!#-\[\]-~]{1,200})","target":"([!#-\[\]-~]{1,200})","type":"('
-    + b"|".join(re.escape(t.value.encode()) for t in EdgeType)
-    + rb')","weight":null,"metadata":\{\},"created_at":"([-0-9:.+TZ]{1,64})"\}'
+_PLAIN_EDGE_SOURCE = (
+    r'\{"source":"([!#-\[\]-~]{1,200})","target":"([!#-\[\]-~]{1,200})","type":"('
+    + "|".join(re.escape(t.value) for t in EdgeType)
+    + r')","weight":null,"metadata":\{\},"created_at":"([-0-9:.+TZ]{1,64})"\}'
 )
+_PLAIN_EDGE_TEXT = re.compile(_PLAIN_EDGE_SOURCE.encode())
+
+PlainEdge = tuple[str, str, EdgeType, datetime]
 
 
-def plain_edge_from_line(text: bytes) -> tuple[str, str, EdgeType, datetime] | None:
+def plain_edge_from_line(text: bytes) -> PlainEdge | None:
     """``plain_edge_from_fields`` for the compact JSON text of one edge record, read
     without parsing it (a third of the time): the same values, or None for any text not
     in that exact form (parse it and read the fields)."""
@@ -235,6 +239,35 @@ def plain_edge_from_line(text: bytes) -> tuple[str, str, EdgeType, datetime] | N
     if when.tzinfo is not UTC:
         return None
     return source.decode(), target.decode(), _EDGE_TYPES[etype.decode()], when
+
+
+def plain_edge_lines(indent: str, end: str) -> Callable[[list[bytes]], list[PlainEdge] | None]:
+    """A reader of many lines at once, each ``indent``, a record ``plain_edge_from_line``
+    reads, then ``end`` (ending in a newline): their values in order (what it reads line by
+    line, with one regular expression over all of them), or None when any line is not of
+    that form."""
+    pattern = re.compile(f"^{re.escape(indent)}{_PLAIN_EDGE_SOURCE}{re.escape(end)}", re.M)
+
+    def read(lines: list[bytes]) -> list[PlainEdge] | None:
+        text = b"".join(lines)
+        if not text.isascii() or not text.endswith(b"\n"):
+            return None
+        # A match starts at a line's start and takes its newline, the only one it holds:
+        # as many matches as newlines, and every line is one.
+        chars = text.decode("ascii")
+        found = pattern.findall(chars)
+        if len(found) != chars.count("\n"):
+            return None
+        try:
+            edges = [(s, t, _EDGE_TYPES[e], _fromiso(c)) for s, t, e, c in found]
+        except ValueError:
+            return None
+        for edge in edges:
+            if edge[3].tzinfo is not UTC:
+                return None
+        return edges
+
+    return read
 
 
 def edge_of(source: str, target: str, etype: EdgeType, created_at: datetime) -> Edge:

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import intentgraph as ig
-from intentgraph._codec import plain_edge_from_fields, plain_edge_from_line
-from intentgraph.backends import jsonfile
+from intentgraph._codec import plain_edge_from_fields, plain_edge_from_line, plain_edge_lines
+from intentgraph.backends import _json_layout, jsonfile
 from intentgraph.backends._json_layout import LayoutError, iter_document
 from intentgraph.backends.jsonfile import JsonFileStore
 
@@ -33,6 +33,9 @@ def written(tmp_path: Path, n_intents: int = 3, edges: bool = True) -> bytes:
         if edges and n_intents > 1:
             store.add_edge("i1", "i0", E.DEPENDS_ON)
             store.add_edge("i0", "i1", E.RELATED_TO, weight=0.5, metadata={"why": "x"})
+            if n_intents > 2:  # plain edges on lines of their own: a block read at once
+                store.add_edge("i2", "i0", E.IS_SUBGOAL_OF)
+                store.add_edge("i2", "i1", E.DEPENDS_ON)
     return path.read_bytes()
 
 
@@ -62,7 +65,8 @@ def test_a_written_document_reads_line_by_line(tmp_path: Path, n: int, edges: bo
     content = written(tmp_path, n, edges)
     events = list(iter_document(io.BytesIO(content)))
     assert events[0][0] == "frame"
-    assert [kind for kind, _ in events[1:]] == ["intents"] * n + ["edges"] * (2 if edges else 0)
+    n_edges = (4 if n > 2 else 2) if edges and n > 1 else 0
+    assert [kind for kind, _ in events[1:]] == ["intents"] * n + ["edges"] * n_edges
     assert opened(tmp_path, content) == opened(tmp_path, whole(content))
 
 
@@ -86,15 +90,29 @@ def test_a_document_laid_out_otherwise_is_read_whole_to_the_same_store(tmp_path:
     assert isinstance(state, tuple) and len(state[0]) == 3
 
 
+@pytest.fixture(params=[None, 1, 400], ids=["1MB-blocks", "line-blocks", "400B-blocks"])
+def block(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader's blocks: the default (a small document in one), one line each, or a
+    few lines each, so that a section ends inside a block and the next begins in it, and
+    whole blocks of plain edges are read at once."""
+    if request.param is not None:
+        monkeypatch.setattr(_json_layout, "_BLOCK", request.param)
+
+
 def edit(content: bytes, old: bytes, new: bytes) -> bytes:
     assert old in content
     return content.replace(old, new, 1)
 
 
-def plain_edge_time(content: bytes, new: bytes) -> bytes:
-    """``content`` with the last edge's (a plain DEPENDS_ON edge's) created_at text replaced."""
-    start = content.rindex(b'"created_at":"') + len(b'"created_at":"')
+def plain_edge_time(content: bytes, new: bytes, source: bytes = b"i2") -> bytes:
+    """``content`` with the created_at text of the last plain edge from ``source`` replaced
+    (i2's: the last line of the edges; i1's: a line with a comma)."""
+    line = content.rindex(b'    {"source":"' + source + b'"')
+    start = content.index(b'"created_at":"', line) + len(b'"created_at":"')
     return content[:start] + new + content[content.index(b'"', start) :]
+
+
+MIDDLE_EDGE = b'},\n    {"source":"i2","target":"i0"'
 
 
 # Each edit keeps or breaks the JSON; either way both readers must agree on the outcome.
@@ -136,6 +154,23 @@ EDITS = {
     "a plain edge on a date": lambda c: plain_edge_time(c, b"2026-01-02"),
     "a plain edge at no time": lambda c: plain_edge_time(c, b"2026-02-30T00:00:00Z"),
     "a plain edge at -00:00": lambda c: plain_edge_time(c, b"2026-01-02T03:04:05-00:00"),
+    # What a reader of a block of plain edge lines at once must leave to the line reader.
+    "a plain edge line without its comma": lambda c: edit(
+        c, MIDDLE_EDGE, MIDDLE_EDGE[:1] + MIDDLE_EDGE[2:]
+    ),
+    "two plain edges on one line": lambda c: edit(c, MIDDLE_EDGE, b"}, " + MIDDLE_EDGE[7:]),
+    "a plain edge line with a blank": lambda c: edit(c, MIDDLE_EDGE, b"}, " + MIDDLE_EDGE[2:]),
+    "a plain edge line ending in CR": lambda c: edit(c, MIDDLE_EDGE, b"},\r" + MIDDLE_EDGE[2:]),
+    "a plain edge indented more": lambda c: edit(c, MIDDLE_EDGE, b"},\n " + MIDDLE_EDGE[3:]),
+    "a plain edge indented less": lambda c: edit(c, MIDDLE_EDGE, b"},\n" + MIDDLE_EDGE[4:]),
+    "an inner plain edge at a non-UTC time": lambda c: plain_edge_time(
+        c, b"2026-01-02T03:04:05+01:00", b"i1"
+    ),
+    "an inner plain edge at no time": lambda c: plain_edge_time(c, b"2026-13-02T00:00:00Z", b"i1"),
+    "an inner plain edge not ASCII": lambda c: edit(c, b'"source":"i1"', b'"source":"\xc3\xa91"'),
+    "an inner plain edge twice": lambda c: edit(
+        c, b'"target":"i0","type":"IS_SUBGOAL_OF"', b'"target":"i1","type":"DEPENDS_ON"'
+    ),
     # What a reader that parsed several lines at once could get wrong: a record split over
     # two lines (another line holds two, keeping the count), a string running on into the
     # next line (a raw newline: not JSON).
@@ -153,6 +188,7 @@ EDITS = {
 
 
 @pytest.mark.parametrize("name", sorted(EDITS))
+@pytest.mark.usefixtures("block")
 def test_an_edited_document_gives_what_reading_it_whole_gives(tmp_path: Path, name: str) -> None:
     content = EDITS[name](written(tmp_path))
     try:
@@ -170,6 +206,7 @@ def test_an_edited_document_gives_what_reading_it_whole_gives(tmp_path: Path, na
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(cut=st.integers(0, 10_000), insert=st.sampled_from([b"", b" ", b",", b"\n", b"]", b"}"]))
+@pytest.mark.usefixtures("block")
 def test_any_cut_or_insertion_is_read_alike_both_ways(
     tmp_path: Path, cut: int, insert: bytes
 ) -> None:
@@ -218,3 +255,73 @@ def test_a_plain_edge_read_from_its_text_is_what_parsing_it_reads(
     ascii_ids = all(" " < ch < "\x7f" and ch not in '"\\' for ch in source + target)
     if insert == b"" and weight is None and not metadata and created.utcoffset() == timedelta(0):
         assert (fast is not None) == ascii_ids  # as the store writes it: read from the text
+
+
+plain_lines = plain_edge_lines("    ", ",\n")
+some_times = st.datetimes(timezones=st.sampled_from([UTC, UTC, timezone(timedelta(hours=1))]))
+# Mostly ids the store writes as they are (a block of them is read at once), now and then any.
+block_ids = st.one_of(
+    st.from_regex(r"[!#-\[\]-~]{1,6}", fullmatch=True),
+    st.from_regex(r"[!#-\[\]-~]{1,6}", fullmatch=True),
+    st.from_regex(r"[!#-\[\]-~]{1,6}", fullmatch=True),
+    edge_ids,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    edges=st.lists(
+        st.tuples(block_ids, block_ids, st.sampled_from(E), some_times), min_size=1, max_size=4
+    ),
+    line=st.integers(0, 5),
+    at=st.sampled_from([0, 1, 3, 4, 5, -1, -2, -3, -4]) | st.integers(0, 400),
+    cut=st.sampled_from([0, 0, 1, 1, 2]),
+    insert=st.sampled_from(
+        [
+            b"",
+            b"",
+            b"",
+            b"",
+            b" ",
+            b",",
+            b"\n",
+            b"\r",
+            b"}",
+            b"Z",
+            b"+01:00",
+            b"\\",
+            b'"',
+            b"\xc3\xa9",
+        ]
+    ),
+)
+def test_a_block_of_plain_edge_lines_reads_as_each_line_does(
+    edges: list[tuple[str, str, ig.EdgeType, datetime]],
+    line: int,
+    at: int,
+    cut: int,
+    insert: bytes,
+) -> None:
+    texts = [
+        pydantic_core.to_json(
+            {"source": s, "target": t, "type": e.value, "weight": None, "metadata": {}}
+            | {"created_at": c}
+        )
+        for s, t, e, c in edges
+    ]
+    lines = [b"    " + text + b",\n" for text in texts]
+    k = line % len(lines)
+    at %= len(lines[k]) + 1  # from the end when negative
+    lines[k] = lines[k][:at] + insert + lines[k][at + cut :]
+    got = plain_lines(lines)
+    one_by_one = [
+        plain_edge_from_line(ln[4:-2]) if ln.startswith(b"    ") and ln.endswith(b"},\n") else None
+        for ln in b"".join(lines).splitlines(keepends=True)
+    ]
+    if got is not None:  # only lines each read alike, each an indented record and a comma
+        assert got == one_by_one
+    plain = all(
+        " " < ch < "\x7f" and ch not in '"\\' for s, t, _, _ in edges for ch in s + t
+    ) and all(c.utcoffset() == timedelta(0) for _, _, _, c in edges)
+    if insert == b"" and cut == 0 and plain:  # as the store writes them: read at once
+        assert got is not None
