@@ -138,9 +138,16 @@ class Executor(ABC):
         """Whether ``exc`` is the server's answer (so a failed commit surely did not land),
         not a lost connection (after which a commit may or may not have landed)."""
 
-    def overlapped(self) -> bool:
-        """Whether another writer committed while the last write transaction ran (asked
-        after it failed): its reads may have been stale, and its failure with them."""
+    @property
+    def began_at(self) -> int | None:
+        """What ``overlapped`` needs to know of the write transaction begun last (None:
+        nothing; read it while that transaction is open, its store's lock held)."""
+        return None
+
+    def overlapped(self, began_at: int) -> bool:
+        """Whether another writer committed while the write transaction that began at
+        ``began_at`` ran (asked after it failed): its reads may have been stale, and its
+        failure with them."""
         return False
 
     def quiet(self) -> bool:

@@ -151,13 +151,17 @@ class Neo4jExecutor(Executor):
         self._tx = self._call(session.begin_transaction)
         self._began_at = int(schema_row(self.run(load("lock")), self.where)[0])
 
-    def overlapped(self) -> bool:
+    @property
+    def began_at(self) -> int | None:
+        return self._began_at
+
+    def overlapped(self, began_at: int) -> bool:
         # Another writer committed after this one's lock.cypher: its count reached ours.
         # Neo4j makes writers wait for the lock, so only a server that does not (ArcadeDB)
         # ever answers True.
-        if self._began_at is None or self._tx is not None:
+        if self._tx is not None:
             return False
-        return int(schema_row(self.run(load("write_count")), self.where)[0]) >= self._began_at
+        return int(schema_row(self.run(load("write_count")), self.where)[0]) >= began_at
 
     def commit(self) -> None:
         tx = self._tx

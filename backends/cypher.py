@@ -160,11 +160,14 @@ class CypherStore(CypherReads):
             with self._write():
                 return work()
 
-        def attempt() -> T:
-            with self._write():
-                return work()
-
         overlaps = [0]
+        began: list[int | None] = [None]  # this attempt's own, kept before the lock goes
+
+        def attempt() -> T:
+            began[0] = None
+            with self._write():
+                began[0] = self._x.began_at
+                return work()
 
         def transient(exc: BaseException) -> bool:
             if isinstance(exc, _ConcurrentWrite):
@@ -174,7 +177,7 @@ class CypherStore(CypherReads):
                 # An answer such as ClaimConflict, given on reads another writer's commit
                 # made stale (ArcadeDB lets writers overlap; that write could not have
                 # committed anyway): asked again, a few times at most.
-                if overlaps[0] < OVERLAP_RETRIES and self._overlapped():
+                if overlaps[0] < OVERLAP_RETRIES and self._overlapped(began[0]):
                     overlaps[0] += 1
                     return True
                 return False
@@ -182,10 +185,17 @@ class CypherStore(CypherReads):
 
         return retrying(attempt, transient=transient, seconds=self._retry_seconds)
 
-    def _overlapped(self) -> bool:
-        """``Executor.overlapped``, False when it cannot be asked (the failure stands)."""
+    def _overlapped(self, began_at: int | None) -> bool:
+        """``Executor.overlapped``, False when it cannot be asked (the failure stands).
+
+        Asked under the lock: the executor's session is the store's, which another thread
+        may be using by now (the failed attempt let the lock go before this question).
+        """
+        if began_at is None:
+            return False
         try:
-            return self._x.overlapped()
+            with self._lock:
+                return self._x.overlapped(began_at)
         except Exception as exc:
             if is_foreign_timeout(exc):
                 raise

@@ -174,3 +174,39 @@ def test_a_read_only_store_reads_a_snapshot_but_cannot_bulk_load(graph_url: str)
         with pytest.raises(ig.errors.ReadOnlyStore):
             reader.bulk_load([], [])
 
+
+
+def test_the_question_after_a_failed_write_is_asked_under_the_lock_about_that_write(
+    graph: ig.IntentStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails with an answer (here: a lease not held) asks whether another
+    writer overlapped it, after its transaction let the lock go. Threads share the store's
+    driver session: asked without the lock, that question ran on it beside another
+    thread's transaction (a hang, or that transaction cut as if interrupted)."""
+    executor = graph._x  # type: ignore[attr-defined]
+    lock = graph._lock  # type: ignore[attr-defined]
+    asked: list[tuple[bool, int]] = []
+    begun: list[int | None] = []
+    real_overlapped, real_begin = executor.overlapped, executor.begin
+
+    def overlapped(began_at: int) -> bool:
+        asked.append((lock._is_owned(), began_at))
+        return bool(real_overlapped(began_at))
+
+    def begin() -> None:
+        real_begin()
+        begun.append(executor.began_at)
+
+    monkeypatch.setattr(executor, "overlapped", overlapped)
+    monkeypatch.setattr(executor, "begin", begin)
+    graph.put(ig.Intent(id="a", name="a"))
+    graph.put(ig.Intent(id="b", name="b"))  # a later write: its own count
+    begun.clear()
+    with pytest.raises(ig.errors.LeaseLost):
+        graph.release("a", "w1", token=1)
+    if executor.began_at is None:  # FalkorDB: writers never overlap, nothing to ask
+        assert asked == []
+        return
+    assert asked, "the failed write never asked"
+    assert all(owned for owned, _ in asked)
+    assert [began for _, began in asked] == begun[: len(asked)]
