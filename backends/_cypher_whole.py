@@ -285,7 +285,8 @@ def _check(store: CypherStore, run: Runner) -> builtins.list[IntegrityProblem]:
         problems += [f.as_problem() for f in skeleton.findings()]
     drifted += [r[0] for r in run(load("derived_drift"), g.DERIVED_PARAMS)]
     problems += drift_problem(drifted, "properties")
-    pending = store._x.abandoned_undo()
+    with store._lock:  # the executor's connection is the store's: never beside a writer's
+        pending = store._x.abandoned_undo()
     if pending:
         problems.append(
             IntegrityProblem(
