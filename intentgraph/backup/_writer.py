@@ -48,6 +48,9 @@ class BackupSummary(BaseModel):
     intents: int
     edges: int
     bytes: int = Field(description="Bytes of JSON Lines written (before compression).")
+    file_bytes: int = Field(
+        description="Bytes of the backup as written (after compression, its trailer included)."
+    )
     compressed: bool
     sha256: str = Field(description="SHA-256 of every line before the trailer.")
     seconds: float
@@ -95,6 +98,21 @@ def write_backup(
     return summary.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
 
 
+class _Counted:
+    """A binary stream's writer that counts what goes through it (what the file holds)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        return self._raw.write(data)
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+
 def _write(
     store: IntentStorage,
     raw: IO[bytes],
@@ -103,9 +121,10 @@ def _write(
     progress: Progress | None,
     batch_size: int,
 ) -> BackupSummary:
-    out: IO[bytes] = (
-        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) if gz else raw  # type: ignore[assignment]
-    )
+    counted = _Counted(raw)
+    out: Any = counted
+    if gz:
+        out = gzip.GzipFile(fileobj=counted, mode="wb", compresslevel=6, mtime=0)
     sha = hashlib.sha256()
     size = 0
 
@@ -143,7 +162,7 @@ def _write(
             digest = sha.hexdigest()
             trailer = {"counts": counts, "sha256": digest}
             out.write(b'{"trailer":' + pydantic_core.to_json(trailer) + b"}\n")
-        if out is not raw:
+        if gz:
             out.close()  # writes gzip's trailer; ``raw`` stays open
         raw.flush()
     except OSError as exc:
@@ -156,6 +175,7 @@ def _write(
         intents=counts["intents"],
         edges=counts["edges"],
         bytes=size,
+        file_bytes=counted.written,
         compressed=gz,
         sha256=digest,
         seconds=0.0,

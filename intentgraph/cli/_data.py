@@ -60,7 +60,8 @@ def backup(file: str, compress: bool | None) -> None:
         data,
         lambda: st.out.line(
             f"backed up {summary.intents} intents and {summary.edges} edges to {file} "
-            f"({_size(summary.bytes)}{', gzip' if summary.compressed else ''}) "
+            f"({_size(summary.file_bytes)}"
+            f"{f', gzip of {_size(summary.bytes)}' if summary.compressed else ''}) "
             f"in {summary.seconds:.2f} s; sha256 {summary.sha256[:16]}…"
         ),
     )

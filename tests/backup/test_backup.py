@@ -130,11 +130,13 @@ def test_a_gz_name_compresses_and_restore_reads_compressed_and_plain_streams(
     path = tmp_path / "saved.jsonl.gz"
     summary = backup.write_backup(source, path)
     assert summary.compressed and path.read_bytes()[:2] == b"\x1f\x8b"
+    assert summary.file_bytes == path.stat().st_size  # the file, not the JSON inside
+    assert len(gzip.decompress(path.read_bytes())) > summary.bytes  # the trailer line too
     target = ig.open_store("memory://")
     backup.restore(io.BytesIO(path.read_bytes()), target, name="-")
     assert dump(target) == dump(source)
     plain = io.BytesIO()
-    backup.write_backup(source, plain)
+    assert backup.write_backup(source, plain).file_bytes == len(plain.getvalue())
     other = ig.open_store("memory://")
     backup.restore(io.BytesIO(plain.getvalue()), other)
     assert dump(other) == dump(source)
